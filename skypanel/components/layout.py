@@ -34,6 +34,8 @@ NavItem = tuple[str, str, str, "str | None"]
 # Hiding a link is a courtesy: the page's loader and the services refuse anyway.
 PORTAL_NAV: list[NavItem] = [
     ("Dashboard", "/dashboard", "layout-dashboard", None),
+    ("Servers", "/vps", "server", "vps_view"),
+    ("SSH keys", "/ssh-keys", "key-round", "ssh_keys_view"),
     ("Organizations", "/organizations", "building-2", None),
     ("Billing", "/billing", "wallet", "billing_view"),
     ("Activity", "/activity", "activity", None),
@@ -43,7 +45,9 @@ ADMIN_NAV: list[NavItem] = [
     ("Overview", "/admin", "gauge", None),
     ("Users", "/admin/users", "users", None),
     ("Organizations", "/admin/organizations", "building-2", None),
-    ("Providers", "/admin/providers", "server", None),
+    ("Servers", "/admin/servers", "server", None),
+    ("Plans", "/admin/plans", "tags", None),
+    ("Providers", "/admin/providers", "cloud", None),
     ("Outbox", "/admin/outbox", "inbox", None),
     ("Settings", "/admin/settings", "settings", None),
 ]

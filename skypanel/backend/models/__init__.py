@@ -4,11 +4,14 @@ from .activity import ActivityLog
 from .orgs import Invitation, Membership, Organization, Role
 from .platform import EmailMessage, PlatformSetting
 from .providers import ProviderAccount
+from .servers import OrphanServer, Plan, PlanPrice, ProviderCatalog, Server, ServerCharge, SshKey
+from .simulated import SimulatedAction, SimulatedInstance
 from .users import AuthThrottle, PasswordResetToken, PendingLogin, RateLimitHit, RecoveryCode, User, UserSession
 from .wallet import LedgerEntry, Wallet
 
 __all__ = [
     "ActivityLog", "AuthThrottle", "EmailMessage", "Invitation", "LedgerEntry", "Membership", "Organization",
-    "PasswordResetToken", "PendingLogin", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
+    "OrphanServer", "PasswordResetToken", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
+    "SimulatedAction", "SimulatedInstance", "SshKey", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
     "UserSession", "Wallet",
 ]

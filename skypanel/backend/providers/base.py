@@ -73,6 +73,7 @@ class Instance:
     disk_gb: int
     created_at: datetime | None
     tags: tuple[str, ...] = ()
+    ssh_port: int = 22  # the simulated provider serves SSH on a high port of a loopback address
 
 
 @dataclass(frozen=True)
