@@ -6,6 +6,7 @@ import skypanel.pages  # noqa: F401  (imports every page module; each registers 
 from skypanel.backend.api.routes import build_api
 from skypanel.backend.integrations.email import delivery_loop
 from skypanel.backend.jobs import scheduler_loop
+from skypanel.backend.providers.simulated_ssh import simulated_ssh_loop
 from skypanel.components.theme import APP_STYLE
 
 app = rx.App(
@@ -17,3 +18,5 @@ app = rx.App(
 # Every worker runs the loop; messages are claimed with SKIP LOCKED, so each is sent once.
 app.register_lifespan_task(delivery_loop)
 app.register_lifespan_task(scheduler_loop)
+# SSH endpoints of simulated servers: every worker tries, the advisory-lock holder serves them.
+app.register_lifespan_task(simulated_ssh_loop)

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
 
     bcrypt_rounds: int = 12
 
+    simulated_delay_scale: float = Field(
+        1.0, ge=0, le=1000,
+        description="simulated provider: multiplies its state-change delays (1 = realistic, 0 = instant)")
+    simulated_ssh_port: int = Field(
+        2222, ge=1, le=65535,
+        description="port of the simulated servers' SSH endpoints, each on its own 127.42.x.y address")
+
     @property
     def is_production(self) -> bool:
         return self.skypanel_env == "production"

@@ -17,7 +17,8 @@ from skypanel.state.admin import _AdminBase
 from skypanel.state.formatting import format_datetime, relative_time
 from skypanel.state.session import BAD_REQUEST, form_values, user_zone
 
-KINDS = [("linode", "Linode"), ("digitalocean", "DigitalOcean")]
+KINDS = [("linode", "Linode"), ("digitalocean", "DigitalOcean"), ("simulated", "Simulated (built-in, no cloud)")]
+KIND_COLORS = {"linode": "green", "digitalocean": "blue", "simulated": "orange"}
 
 
 def regions_to_text(regions: list[dict[str, str]]) -> str:
@@ -74,9 +75,11 @@ class AdminProvidersState(_AdminBase):
                 "name": a["name"],
                 "kind": a["kind"],
                 "kind_label": a["kind_label"],
-                "kind_color": "green" if a["kind"] == "linode" else "blue",
-                "token": f"•••• {a['token_last4']}",
-                "base_url": a["effective_base_url"],
+                "kind_color": KIND_COLORS.get(a["kind"], "gray"),
+                "simulated": a["kind"] == "simulated",
+                "token": "No token" if a["kind"] == "simulated" else f"•••• {a['token_last4']}",
+                "base_url": "Built in (no cloud)" if a["kind"] == "simulated"
+                else a["effective_base_url"],
                 "is_active": bool(a["is_active"]),
                 "test_label": "Never tested" if ok is None else ("Connected" if ok else "Failed"),
                 "test_color": "gray" if ok is None else ("green" if ok else "red"),
@@ -136,6 +139,8 @@ class AdminProvidersState(_AdminBase):
         if values is None:
             return rx.toast.error(BAD_REQUEST)
         name, token, base_url = values
+        if self.add_kind == "simulated":  # its form has no token or URL fields
+            token, base_url = "", ""
         self.add_error = ""
         try:
             actor = self._require_actor()

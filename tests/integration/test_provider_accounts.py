@@ -323,3 +323,75 @@ def test_simultaneous_adds_of_one_name_give_one_account_and_a_clear_message(db):
     assert len(results) == 4  # no thread died on a raw database error
     assert sum(isinstance(r, dict) for r in results) == 1
     assert all(isinstance(r, dict) or "already has this name" in str(r) for r in results)
+
+
+# ---- the built-in simulated provider ---------------------------------------------------
+
+async def test_simulated_account_needs_no_token_and_connects(staff):
+    from skypanel.backend.providers.simulated import SimulatedProvider
+
+    admin, _ = staff
+    acc = pa.add_account(admin, kind="simulated", name="Built-in", token="")
+    assert (acc["kind"], acc["kind_label"], acc["token_last4"]) == ("simulated", "Simulated", "")
+    assert acc["base_url"] == "" and acc["effective_base_url"] == ""
+    row = _row(acc["id"])
+    assert decrypt(row.token_enc, aad=token_aad(row.id)) == ""  # same row shape as the others
+    client = pa.client_for(row, max_attempts=2, sleep=_no_sleep)  # HTTP options are ignored, not an error
+    assert isinstance(client, SimulatedProvider) and client.account_id == row.id
+    await client.aclose()
+
+    result = await pa.test_connection(admin, acc["id"])
+    assert result == {"ok": True, "message": "Connected to Simulated: 4 region(s) available.", "regions": 4}
+    assert pa.list_accounts(admin)[0]["last_test_ok"] is True
+
+    before = snapshot()
+    with pytest.raises(ValidationError) as err:
+        pa.rotate_token(admin, acc["id"], token=LINODE_TOKEN)
+    assert err.value.field == "token" and "no API token" in err.value.message
+    assert changed(before, snapshot()) == set()
+
+    none_token = pa.add_account(admin, kind="simulated", name="Built-in 2", token=None, base_url=None)
+    assert none_token["token_last4"] == ""
+    pa.delete_account(admin, acc["id"])
+    assert [a["name"] for a in pa.list_accounts(admin)] == ["Built-in 2"]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    pytest.param(dict(token=LINODE_TOKEN), "token", id="token_given"),
+    pytest.param(dict(base_url="https://api.linode.com/v4"), "base_url", id="base_url_given"),
+    pytest.param(dict(token=["x"]), "token", id="token_list"),
+    pytest.param(dict(name=""), "name", id="empty_name"),
+])
+def test_bad_simulated_add_input_changes_nothing(staff, kwargs, field):
+    admin, _ = staff
+    before = snapshot()
+    with pytest.raises(ValidationError) as err:
+        pa.add_account(admin, **(dict(kind="simulated", name="Sim", token="") | kwargs))
+    assert_clear_message(err.value)
+    assert err.value.field == field
+    assert changed(before, snapshot()) == set()
+
+
+async def test_admin_page_adds_a_simulated_provider_without_a_token_field(staff):
+    from skypanel.backend.services import auth
+    from skypanel.state.admin_providers import AdminProvidersState
+
+    from .factories import PASSWORD
+    from .reflex_client import Client, register_pages
+
+    register_pages()
+    token = auth.login(email="root@example.com", password=PASSWORD, ip="127.0.0.9",
+                       user_agent="pytest")["session_token"]
+    tab = Client(token, ip="127.0.0.9")
+    await tab.open("/admin/providers", "/admin/providers")
+    await tab.call(AdminProvidersState, "load")
+    await tab.call(AdminProvidersState, "set_add_kind", value="simulated")
+    # the simulated form has no token or URL fields: whatever else arrives is not used
+    await tab.call(AdminProvidersState, "add", form_data={"name": "Simulated cloud", "token": "left-over-1234",
+                                                          "base_url": "http://example.com"})
+    state = await tab.root.get_state(AdminProvidersState)
+    assert state.add_error == "" and state.add_open is False
+    [row] = state.rows
+    assert (row["kind"], row["kind_label"], row["simulated"], row["token"]) == (
+        "simulated", "Simulated", True, "No token")
+    assert pa.list_accounts(staff[0])[0]["kind"] == "simulated"

@@ -17,7 +17,8 @@ from sqlmodel import Field, SQLModel
 
 from .base import ts, uuid_pk
 
-PROVIDER_KINDS = ("linode", "digitalocean")
+#: "simulated" is the built-in provider (providers/simulated.py): no token, no API URL.
+PROVIDER_KINDS = ("linode", "digitalocean", "simulated")
 
 
 def token_aad(account_id: uuid.UUID) -> bytes:

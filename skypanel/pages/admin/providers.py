@@ -1,4 +1,5 @@
-"""/admin/providers: connect Linode / DigitalOcean accounts, test them, choose their regions."""
+"""/admin/providers: connect Linode / DigitalOcean accounts (or the built-in simulated provider), test
+them, choose their regions."""
 
 from __future__ import annotations
 
@@ -69,8 +70,12 @@ def actions(row: rx.Var) -> rx.Component:
         ),
         rx.button(rx.icon("map-pin", size=14), "Regions", size="1", variant="soft", color_scheme="gray",
                   on_click=S.open_regions(row["id"])),
-        rx.button(rx.icon("key-round", size=14), "Rotate token", size="1", variant="soft", color_scheme="gray",
-                  on_click=S.open_rotate(row["id"])),
+        rx.cond(
+            row["simulated"],
+            rx.fragment(),
+            rx.button(rx.icon("key-round", size=14), "Rotate token", size="1", variant="soft", color_scheme="gray",
+                      on_click=S.open_rotate(row["id"])),
+        ),
         confirm_dialog(
             rx.button(rx.icon("trash-2", size=14), "Delete", size="1", variant="soft", color_scheme="red"),
             "Delete " + row["name"].to(str) + "?",
@@ -136,16 +141,27 @@ def add_dialog() -> rx.Component:
     )
     return form_dialog(
         "Add a provider",
-        "The token is stored encrypted and never shown again; only its last four characters are.",
+        rx.cond(S.add_kind == "simulated", "The built-in provider runs inside SkyPanel.",
+                "The token is stored encrypted and never shown again; only its last four characters are."),
         field("Provider", kind_select, html_for="provider-kind"),
         field("Name", rx.input(id="provider-name", name="name", placeholder="e.g. Linode main",
                                max_length=60, required=True)),
-        field("API token", rx.input(id="provider-token", name="token", type="password",
-                                    auto_complete="off", max_length=200, required=True),
-              "A personal access token with read/write scope."),
-        field("API base URL (optional)", rx.input(id="provider-base-url", name="base_url",
-                                                  placeholder="Leave empty for the official API"),
-              "Only for staging or a stand-in; empty uses the provider's official API."),
+        rx.cond(
+            S.add_kind == "simulated",
+            rx.callout(
+                "Built in, no cloud: servers are simulated in SkyPanel's database, go through the usual states "
+                "and answer SSH on loopback addresses with a demo shell. No token is needed.",
+                icon="info", size="1", color_scheme="orange",
+            ),
+            rx.fragment(
+                field("API token", rx.input(id="provider-token", name="token", type="password",
+                                            auto_complete="off", max_length=200, required=True),
+                      "A personal access token with read/write scope."),
+                field("API base URL (optional)", rx.input(id="provider-base-url", name="base_url",
+                                                          placeholder="Leave empty for the official API"),
+                      "Only for staging or a stand-in; empty uses the provider's official API."),
+            ),
+        ),
         submit_label="Add provider",
         on_submit=S.add,
         error=S.add_error,
@@ -200,7 +216,8 @@ def providers_card() -> rx.Component:
             empty_state(
                 "server",
                 "No providers yet",
-                "Add a Linode or DigitalOcean account with an API token to offer its servers to customers.",
+                "Add a Linode or DigitalOcean account with an API token, or the built-in simulated provider, to offer "
+                "servers to customers.",
                 add_button(),
             ),
         ),
