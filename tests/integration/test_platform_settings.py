@@ -41,7 +41,7 @@ def test_admin_changes_a_setting_with_an_activity_row(db):
     assert ps.registration_enabled() is False and _stored() == {"registration_enabled": False}
     ps.set_value(admin, "platform_name", "  Nimbus   Cloud ")
     ps.set_value(admin, "support_email", "Help@Nimbus.Example")
-    assert ps.all_settings(admin) == {"registration_enabled": False, "platform_name": "Nimbus Cloud",
+    assert ps.all_settings(admin) == {**ps.DEFAULTS, "registration_enabled": False, "platform_name": "Nimbus Cloud",
                                       "support_email": "help@nimbus.example"}
     changes = _changes()
     assert len(changes) == 3 and all(c.user_id == admin_id for c in changes)
