@@ -21,10 +21,12 @@ AREAS: list[tuple[str, str]] = [
     ("auth", "Sign-in & security"),
     ("org", "Organization & members"),
     ("wallet", "Wallet & billing"),
+    ("ssh_key", "SSH keys"),
 ]
 AREA_VALUES = {value for value, _ in AREAS}
 
-AREA_COLORS = {"auth": "blue", "org": "violet", "wallet": "green", "admin": "orange", "platform": "orange"}
+AREA_COLORS = {"auth": "blue", "org": "violet", "wallet": "green", "admin": "orange", "platform": "orange",
+               "ssh_key": "teal"}
 
 
 def activity_view_rows(rows: list[dict], zone, now: datetime) -> list[dict[str, str]]:
