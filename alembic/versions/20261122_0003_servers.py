@@ -120,10 +120,10 @@ def upgrade() -> None:
     op.create_table('servers',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('organization_id', sa.Uuid(), nullable=False),
-    sa.Column('provider_account_id', sa.Uuid(), nullable=False),
+    sa.Column('provider_account_id', sa.Uuid(), nullable=True),
     sa.Column('provider_kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('provider_instance_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('plan_id', sa.Uuid(), nullable=False),
+    sa.Column('plan_id', sa.Uuid(), nullable=True),
     sa.Column('provider_plan_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
@@ -152,8 +152,8 @@ def upgrade() -> None:
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['provider_account_id'], ['provider_accounts.id'], ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['provider_account_id'], ['provider_accounts.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('provider_account_id', 'provider_instance_id')
     )

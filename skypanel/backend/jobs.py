@@ -1,7 +1,9 @@
 """The scheduler and its jobs. Runs in every app worker; each job takes a PostgreSQL
 advisory lock first, so across processes exactly one runs it at a time.
 
-Jobs today: pruning throttle counters and expired sign-in artefacts. Billing joins later.
+Jobs today: pruning throttle counters and expired sign-in artefacts (sync, one transaction) and
+keeping servers in step with the providers (async: provider calls, no transaction held across
+them). Billing joins later.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
-from skypanel.backend.db import session_scope
+from skypanel.backend.db import get_engine, session_scope
 from skypanel.backend.models.base import utcnow
 from skypanel.backend.services import throttle
 
@@ -33,6 +36,22 @@ def run_locked(name: str, job: Callable[..., int]) -> int | None:
         if not got:
             return None
         return job(s)
+
+
+async def run_locked_async(name: str, job: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the coroutine `job()` while holding the job's session-level advisory lock on a dedicated
+    connection (released however the job ends); None if another process holds it."""
+    key = _lock_key(name)
+    with get_engine().connect() as conn:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        conn.commit()
+        if not got:
+            return None
+        try:
+            return await job()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
 
 
 def purge_expired_auth(session) -> int:
@@ -54,9 +73,47 @@ JOBS: dict[str, tuple[Callable, dict]] = {
 }
 
 
+async def _sync_servers() -> Any:
+    from skypanel.backend.services import server_sync
+    return await server_sync.sync_all()
+
+
+async def _refresh_catalogs() -> int:
+    """Re-read every active provider account's regions, plans and images (prices change)."""
+    from sqlmodel import select
+
+    from skypanel.backend.models import ProviderAccount
+    from skypanel.backend.services import catalog
+    from skypanel.backend.services.errors import ServiceError
+
+    with session_scope() as s:
+        ids = s.exec(select(ProviderAccount.id).where(ProviderAccount.is_active)).all()
+    done = 0
+    for account_id in ids:
+        try:
+            await catalog.refresh(account_id)
+            done += 1
+        except ServiceError as exc:
+            log.warning("catalog refresh of %s failed: %s", account_id, exc.message)
+    return done
+
+
+ASYNC_JOBS: dict[str, tuple[Callable[[], Awaitable[Any]], dict]] = {
+    "sync_servers": (_sync_servers, {"trigger": "interval", "seconds": 5}),
+    "refresh_catalogs": (_refresh_catalogs, {"trigger": "interval", "hours": 6}),
+}
+
+
 async def scheduler_loop() -> None:
-    """Lifespan task: start APScheduler with every job; jobs run in a thread (sync DB work)."""
+    """Lifespan task: start APScheduler with every job; sync jobs run in a thread (sync DB work)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
+    for name, (ajob, trigger) in ASYNC_JOBS.items():
+        async def _run_async(name=name, ajob=ajob):
+            try:
+                await run_locked_async(name, ajob)
+            except Exception:  # a failed run is logged and retried at the next tick
+                log.exception("job %s failed", name)
+        scheduler.add_job(_run_async, id=name, coalesce=True, max_instances=1, **trigger)
     for name, (job, trigger) in JOBS.items():
         async def _run(name=name, job=job):
             try:

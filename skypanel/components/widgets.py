@@ -193,8 +193,10 @@ def form_dialog(
     open: Any,
     on_open_change: Any,
     max_width: str = "30rem",
+    loading: Any = False,
 ) -> rx.Component:
-    """A dialog holding one form: title, explanation, labelled controls, the form's error, Cancel + submit."""
+    """A dialog holding one form: title, explanation, labelled controls, the form's error, Cancel + submit
+    (which spins while `loading`)."""
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(title),
@@ -203,7 +205,7 @@ def form_dialog(
                 rx.flex(
                     *controls,
                     form_error(error),
-                    dialog_actions(rx.button(submit_label, type="submit")),
+                    dialog_actions(rx.button(submit_label, type="submit", loading=loading)),
                     direction="column",
                     spacing="4",
                 ),

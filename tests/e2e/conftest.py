@@ -61,6 +61,13 @@ def _free_port() -> int:
     raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1} for the e2e server")
 
 
+def _free_ssh_port() -> int:
+    """A port free on the loopback network for the simulated servers' SSH listeners."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _log_tail(path: Path, lines: int = 80) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -175,6 +182,10 @@ def app_url(e2e_database_url) -> Iterator[str]:
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
+        # Simulated servers: a port of their own (several apps on one machine share 127.42.x.y) and
+        # quicker state changes, so a flow waits seconds, not a minute.
+        "SIMULATED_SSH_PORT": str(_free_ssh_port()),
+        "SIMULATED_DELAY_SCALE": os.environ.get("E2E_SIMULATED_DELAY_SCALE", "0.25"),
         "PATH": f"{tools_bin}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     for var in ("PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "RESEND_API_KEY", "SMTP_HOST"):

@@ -24,15 +24,17 @@ from typing import Any, Callable
 
 import pyotp
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import text
 from sqlmodel import select
 
 from skypanel.backend import security
 from skypanel.backend.db import get_engine, session_scope
 from skypanel.backend.integrations import email as mail
-from skypanel.backend.models import ActivityLog, LedgerEntry, Organization, PasswordResetToken, Role
+from skypanel.backend.models import ActivityLog, LedgerEntry, Organization, PasswordResetToken, Role, SshKey
 from skypanel.backend.models.base import utcnow
-from skypanel.backend.services import admin, auth, orgs, platform_settings, wallet
+from skypanel.backend.services import admin, auth, orgs, plans, platform_settings, ssh_keys, wallet
 from skypanel.backend.services.errors import InsufficientFunds, NotFound, ServiceError, ValidationError
 
 from .factories import PASSWORD, add_member, make_actor, make_user, personal_org, role_id, shared_world
@@ -268,6 +270,7 @@ def _build() -> dict:
     penny_id, penny = make_user("penny@example.com", "Penny Pending")
     auth.begin_totp_setup(penny)
     wallet.admin_adjust(root, acme, amount="100", reason="Opening credit")
+    acme_key = ssh_keys.add_key(olive, acme, name="Acme deploy", public_key=new_public_key("deploy@acme"))["id"]
     with session_scope() as s:
         s.add(PasswordResetToken(user_id=olive_id, token_hash=security.hash_token(RESET_TOKEN),
                                  expires_at=utcnow() + timedelta(hours=1)))
@@ -275,7 +278,7 @@ def _build() -> dict:
         "org_id": acme, "acme": acme, "doomed": doomed, "olive_org": str(olive_org), "editable": editable["id"],
         "root": root, "olive": olive, "mia": mia, "pat": pat, "pat_id": pat_id, "tess": tess, "penny": penny,
         "mia_membership": str(mia_membership), "invitation": invitation,
-        "member_role": str(role_id(uuid.UUID(acme), "member")),
+        "member_role": str(role_id(uuid.UUID(acme), "member")), "acme_key": acme_key,
     }
 
 
@@ -704,6 +707,15 @@ ID_CALLS: dict[str, Callable[[dict, Any], Any]] = {
     "organization_detail": lambda w, x: admin.organization_detail(w["root"], x),
     "get_outbox_message": lambda w, x: admin.get_outbox_message(w["root"], x),
     "revoke_session": lambda w, x: auth.revoke_session(w["olive"], x),
+    "list_ssh_keys": lambda w, x: ssh_keys.list_keys(w["olive"], x),
+    "ssh_key_options": lambda w, x: ssh_keys.options(w["olive"], x),
+    "add_ssh_key.org": lambda w, x: ssh_keys.add_key(w["olive"], x, name="Any", public_key=new_public_key()),
+    "rename_ssh_key.org": lambda w, x: ssh_keys.rename_key(w["olive"], x, w["acme_key"], name="Any"),
+    "rename_ssh_key.key": lambda w, x: ssh_keys.rename_key(w["olive"], w["acme"], x, name="Any"),
+    "delete_ssh_key.org": lambda w, x: ssh_keys.delete_key(w["olive"], x, w["acme_key"]),
+    "delete_ssh_key.key": lambda w, x: ssh_keys.delete_key(w["olive"], w["acme"], x),
+    "images_offered.org": lambda w, x: plans.images_offered(w["olive"], x, str(uuid.uuid4())),
+    "images_offered.account": lambda w, x: plans.images_offered(w["olive"], w["acme"], x),
 }
 
 
@@ -736,6 +748,70 @@ def test_garbage_invitation_tokens_are_not_found(w, call, token):
 def test_garbage_session_tokens_resolve_to_nobody_and_log_nobody_out(w, token):
     assert unchanged(lambda: auth.resolve_session(token, ip="1.2.3.4", user_agent="pytest")) is None
     assert unchanged(lambda: auth.logout(token)) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# SSH keys: names and pasted key text
+# ---------------------------------------------------------------------------------------------
+
+def new_public_key(comment: str = "") -> str:
+    """A fresh Ed25519 public key line (each add needs its own: duplicates are refused)."""
+    line = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    return f"{line} {comment}".strip()
+
+
+def _ssh_key_name(key_id: str) -> str:
+    with session_scope() as s:
+        return s.get(SshKey, uuid.UUID(key_id)).name
+
+
+@pytest.mark.parametrize("value, expected", text_cases(max_len=64, collapse=True)
+                         + [pytest.param(7, REFUSED, id="not_text")])
+def test_add_ssh_key_name(w, value, expected):
+    """A key without a comment: an empty name has nothing to default to."""
+    add = lambda name: ssh_keys.add_key(w["olive"], w["acme"], name=name, public_key=new_public_key())  # noqa: E731
+    if expected is REFUSED:
+        assert refused(lambda: add(value), error=ValidationError).field == "name"
+        return
+    key = same_effect(lambda: add("Plain key"), lambda: add(value))
+    assert key["name"] == expected == _ssh_key_name(key["id"])
+
+
+@pytest.mark.parametrize("value, expected", text_cases(max_len=64, collapse=True)
+                         + [pytest.param(None, REFUSED, id="not_text")])
+def test_rename_ssh_key(w, value, expected):
+    rename = lambda name: ssh_keys.rename_key(w["olive"], w["acme"], w["acme_key"], name=name)  # noqa: E731
+    if expected is REFUSED:
+        assert refused(lambda: rename(value), error=ValidationError).field == "name"
+        return
+    rename("Something else")
+    updated_only("ssh_keys", f"id = '{w['acme_key']}'", lambda: rename(value), activity="ssh_key.renamed")
+    assert _ssh_key_name(w["acme_key"]) == expected
+
+
+BAD_PUBLIC_KEYS = BLANK + TOO_LONG + UNSTORABLE + INJECTION + UNICODE + [
+    ("not_text", None), ("number", 42), ("list", ["ssh-ed25519"]), ("type_only", "ssh-ed25519"),
+    ("truncated", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"), ("wrong_type", "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIA=="),
+    ("unknown_type", "ssh-foo AAAAC3NzaC1lZDI1NTE5AAAAIA=="), ("bad_base64", "ssh-ed25519 AAAA!!!!"),
+    ("private_pem", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"),
+    ("two_lines", "ssh-ed25519 AAAA\nssh-ed25519 BBBB"), ("blob_100kb", "ssh-ed25519 " + "A" * 100_000),
+    ("nul_in_key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\x00AAAAIA=="),
+]
+
+
+@pytest.mark.parametrize("value", _params(BAD_PUBLIC_KEYS))
+def test_add_ssh_key_malformed(w, value):
+    err = refused(lambda: ssh_keys.add_key(w["olive"], w["acme"], name="Bad", public_key=value), error=ValidationError)
+    assert err.field == "public_key"
+
+
+def test_add_ssh_key_duplicate_is_refused_and_changes_nothing(w):
+    with session_scope() as s:
+        existing = s.get(SshKey, uuid.UUID(w["acme_key"]))
+        line, name = existing.public_key, existing.name  # (the rename tests above may have renamed it)
+    err = refused(lambda: ssh_keys.add_key(w["olive"], w["acme"], name="Again", public_key=line),
+                  error=ValidationError)
+    assert err.message == f"This key is already added as {name}." and err.field == "public_key"
 
 
 # ---------------------------------------------------------------------------------------------

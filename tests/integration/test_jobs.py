@@ -30,3 +30,36 @@ def test_purge_removes_only_long_expired_sessions(db):
     with session_scope() as s:
         left = sorted(r[0][0] for r in s.execute(text("SELECT token_hash FROM user_sessions")))
     assert left == ["b", "c"]
+
+
+async def test_an_async_job_runs_once_while_its_lock_is_held_and_releases_it(db):
+    import asyncio
+
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow():
+        started.set()
+        await release.wait()
+        return "done"
+
+    first = asyncio.create_task(jobs.run_locked_async("sync_servers", slow))
+    await started.wait()
+    assert await jobs.run_locked_async("sync_servers", slow) is None  # the second runner skips
+    release.set()
+    assert await first == "done"
+
+    async def quick():
+        return "again"
+
+    assert await jobs.run_locked_async("sync_servers", quick) == "again"  # the lock was released
+
+
+async def test_catalog_refresh_job_reads_every_active_account(db):
+    from skypanel.backend.services import catalog, provider_accounts
+
+    admin = make_user("admin@example.com", admin=True)[1]
+    active = provider_accounts.add_account(admin, kind="simulated", name="Sim A", token="")
+    off = provider_accounts.add_account(admin, kind="simulated", name="Sim B", token="")
+    provider_accounts.update_account(admin, off["id"], is_active=False)
+    assert await jobs._refresh_catalogs() == 1
+    assert catalog.get_catalog(active["id"])["plans"] and catalog.get_catalog(off["id"]) is None

@@ -370,3 +370,15 @@ async def test_wrong_token_is_do_message_and_token_never_leaks(server, state, va
         assert wrong not in text and "wrongtoken" not in text
     assert "wrongtoken" not in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_customer_public_keys_go_through_cloud_init_not_the_do_account(do, state):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk5 alice@laptop"
+    created = await do.create_instance(
+        label="web-2", region="fra1", plan="s-1vcpu-1gb", image="ubuntu-24-04-x64",
+        root_password="S3cure!pass", ssh_keys=[key], backups=False, tags=[],
+    )
+    droplet = state.droplets[int(created.provider_id)]
+    assert droplet.ssh_keys == []
+    assert "ssh_authorized_keys:" in droplet.user_data and f'"{key}"' in droplet.user_data
+    assert "chpasswd" in droplet.user_data

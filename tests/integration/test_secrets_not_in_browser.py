@@ -34,10 +34,14 @@ from sqlmodel import select
 
 from skypanel.backend.config import get_settings
 from skypanel.backend.db import session_scope
-from skypanel.backend.models import EmailMessage
-from skypanel.backend.services import auth, orgs, wallet
+from skypanel.backend.models import EmailMessage, Plan, ProviderCatalog, Server
+from skypanel.backend.models.servers import root_password_aad
+from skypanel.backend.security import encrypt
+from skypanel.backend.services import auth, orgs, plans, provider_accounts, wallet
 from skypanel.backend.services.context import Actor
 from skypanel.state.activity import ActivityState
+from skypanel.state.admin_plans import AdminPlansState
+from skypanel.state.admin_providers import AdminProvidersState
 from skypanel.state.admin import (
     AdminOrgDetailState,
     AdminOrgsState,
@@ -53,7 +57,10 @@ from skypanel.state.invitation import InvitationState
 from skypanel.state.organization_detail import OrgDetailState
 from skypanel.state.organizations import OrganizationsState
 from skypanel.state.session import SessionState
+from skypanel.state.server_detail import TABS as SERVER_TABS
+from skypanel.state.server_detail import ServerDetailState
 from skypanel.state.settings import SettingsState
+from skypanel.state.ssh_keys import SshKeysState
 
 from .factories import PASSWORD as FACTORY_PASSWORD
 from .factories import make_user, personal_org, role_id
@@ -66,7 +73,10 @@ ADA = "ada@skypanel.example.com"
 ADA_IP = "10.88.0.20"
 OLGA = "olga@northwind.example.com"
 PAT = "pat@elsewhere.example.com"
+PROVIDER_TOKEN = "lin-tok-vault-" + "9c8b7a6d" * 4 + "Kp2R"
 UA = "pytest-state-client"  # the user agent Client sends: sessions made with it look like this tab
+VAULT_ROOT_PASSWORD = "Vault-Root-Pass-4471"  # a server's root password, stored encrypted for the console
+VAULT_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6n0Ymi3SRw5t4kGqXfgyX5KQPlHcQHHH2V7h3gGz2a tess@vault"
 
 _ips = itertools.count(1)
 
@@ -207,7 +217,19 @@ def vault(db) -> dict:
     orgs.invite_member(olga, str(northwind), email=TESS, role_id=str(role_id(northwind, "member")))
     invitation_received = _invitation_token_from_email(TESS)
 
-    ada_id, _ = make_user(ADA, "Ada Admin", admin=True)
+    ada_id, ada_actor = make_user(ADA, "Ada Admin", admin=True)
+    # A provider account (its token encrypted at rest) and a plan resold from its catalog.
+    provider = provider_accounts.add_account(ada_actor, kind="linode", name="Vault Linode", token=PROVIDER_TOKEN,
+                                             base_url="http://127.0.0.1:9/v4")["id"]
+    provider_accounts.update_account(ada_actor, provider, allowed_regions=[{"id": "us-east", "label": "New York"}])
+    with session_scope() as s:
+        s.add(ProviderCatalog(provider_account_id=uuid.UUID(provider), regions=[
+            {"id": "us-east", "label": "Newark, NJ", "country": "us", "available": True}], plans=[
+            {"id": "g6-standard-1", "label": "Linode 2GB", "vcpus": 1, "memory_mb": 2048, "disk_gb": 50,
+             "transfer_gb": 2000, "price_monthly": "12", "price_hourly": "0.018", "regions": ["us-east"]}], images=[]))
+    plans.create_plan(ada_actor, provider_account_id=provider, provider_plan_id="g6-standard-1", name="Vault 2",
+                      category="standard", markup="3", backup_price="2", regions=["us-east"])
+    vault_server = _vault_server(tess_org, provider)
     ada = auth.login(email=ADA, password=FACTORY_PASSWORD, ip=ADA_IP, user_agent=UA)["session_token"]
 
     settings = get_settings()
@@ -224,15 +246,19 @@ def vault(db) -> dict:
         "password reset token": reset_token,
         "invitation token (sent by Tess)": invitation_sent,
         "invitation token (received by Tess)": invitation_received,
+        "provider API token": PROVIDER_TOKEN,
+        "VPS root password": VAULT_ROOT_PASSWORD,
         "SECRET_KEY": settings.secret_key,
         "ENCRYPTION_KEY": settings.encryption_key,
         "ENCRYPTION_KEY (hex)": settings.encryption_key_bytes().hex(),
     }
     stored = stored_secrets()
+    # A provider token's last four characters are shown to admins by design (never the token).
+    stored = {k: v for k, v in stored.items() if not k.startswith("provider_accounts.token_last4[")}
     # The sweep must have found what we know is there (a renamed column would otherwise hide).
     for column in ("users.password_hash", "users.totp_secret_enc", "user_sessions.token_hash",
                    "pending_logins.token_hash", "recovery_codes.code_hash", "password_reset_tokens.token_hash",
-                   "invitations.token_hash"):
+                   "invitations.token_hash", "provider_accounts.token_enc", "servers.root_password_enc"):
         assert any(k.startswith(column + "[") for k in stored), f"no {column} values found"
     assert sum(k.startswith("recovery_codes.code_hash[") for k in stored) == 10
     assert sum(k.startswith("user_sessions.token_hash[") for k in stored) == 5  # Tess's 4 + Ada's 1
@@ -241,9 +267,24 @@ def vault(db) -> dict:
         "secrets": secrets, "tess": tess, "tess_id": tess.user_id, "browser": browser, "ada": ada,
         "ada_id": ada_id, "totp_secret": totp_secret, "recovery_codes": recovery_codes,
         "laptop_session": _session_id(laptop), "tess_org": str(tess_org), "northwind": str(northwind),
-        "custom_role": custom_role["id"], "reset_token": reset_token, "invitation_sent": invitation_sent,
+        "server": vault_server, "custom_role": custom_role["id"], "reset_token": reset_token, "invitation_sent": invitation_sent,
         "invitation_received": invitation_received,
     }
+
+
+def _vault_server(org_id: uuid.UUID, provider_account_id: str) -> str:
+    """A running server of Tess's on the vault plan, written as the create flow leaves it (no provider
+    is called on page load, so its provider need not answer)."""
+    with session_scope() as s:
+        plan = s.exec(select(Plan).where(Plan.name == "Vault 2")).one()
+        server = Server(id=uuid.uuid4(), organization_id=org_id, provider_account_id=uuid.UUID(provider_account_id),
+                        provider_kind="linode", provider_instance_id="4401", plan_id=plan.id,
+                        provider_plan_id=plan.provider_plan_id, label="vault-web", status="running",
+                        region="us-east", image="linode/debian12", image_label="Debian 12", ipv4=["203.0.113.44"],
+                        vcpus=1, memory_mb=2048, disk_gb=50, transfer_gb=2000, notes="Vault notes")
+        server.root_password_enc = encrypt(VAULT_ROOT_PASSWORD, aad=root_password_aad(server.id))
+        s.add(server)
+        return str(server.id)
 
 
 def _tess(vault) -> Client:
@@ -262,7 +303,8 @@ async def test_every_page_on_load_sends_no_secrets(vault):
     automatically): portal, public and auth pages as Tess, admin pages as Ada."""
     from skypanel.skypanel import app
 
-    route_args = {"org_id": vault["tess_org"], "token": vault["invitation_received"]}
+    route_args = {"org_id": vault["tess_org"], "token": vault["invitation_received"],
+                  "server_id": vault["server"]}
     assert app._load_events, "no on_load handlers registered"
     driven = set()
     for route, handlers in sorted(app._load_events.items()):
@@ -287,6 +329,8 @@ async def test_every_page_on_load_sends_no_secrets(vault):
     for expected in ("SessionState.require_login", "SessionState.require_admin", "SessionState.load_optional",
                      "DashboardState.load", "SettingsState.load", "OrganizationsState.load", "OrgDetailState.load",
                      "InvitationState.load", "BillingState.load", "ActivityState.load", "AdminOutboxState.load",
+                     "SshKeysState.load", "AdminPlansState.load", "AdminProvidersState.load",
+                     "ServersState.load", "ServerCreateState.load", "ServerDetailState.load",
                      "AdminUsersState.load", "AdminOrgDetailState.load", "LoginState.load"):
         assert expected in driven, f"{expected} is no longer an on_load handler: update this test"
 
@@ -348,6 +392,34 @@ async def test_portal_pages_and_their_read_handlers_send_no_secrets(vault):
     await tab.call(BillingState, "export_csv")
     assert [e for e in tab.sent_events if e.name == "_download"], "export_csv sent no file"
 
+    # A server's page, every tab and what it loads without asking the provider: its root password
+    # (stored encrypted for the console) never travels; a generated new one is not a stored secret.
+    server = vault["server"]
+    await tab.open("/vps/[server_id]", f"/vps/{server}", {"server_id": server})
+    await tab.call(SessionState, "require_login")
+    await tab.call(ServerDetailState, "load")
+    for tab_name in SERVER_TABS:
+        await tab.call(ServerDetailState, "set_tab", value=tab_name)
+    for handler in ("load_images", "load_resize", "load_activity"):
+        await tab.call(ServerDetailState, handler)
+    await tab.call(ServerDetailState, "generate_password", target="reset")
+    detail = await tab.root.get_state(ServerDetailState)
+    assert detail.status == "ready" and detail.label == "vault-web" and detail.notes == "Vault notes"
+
+    # SSH keys: public keys are meant to be shown; nothing else may ride along.
+    await tab.open("/ssh-keys", "/ssh-keys")
+    await tab.call(SessionState, "require_login")
+    await tab.call(SshKeysState, "load")
+    await tab.call(SshKeysState, "set_add_open", value=True)
+    await tab.call(SshKeysState, "add", form_data={"name": "Vault laptop", "public_key": VAULT_PUBLIC_KEY})
+    keys_state = await tab.root.get_state(SshKeysState)
+    assert [r["name"] for r in keys_state.rows] == ["Vault laptop"]
+    await tab.call(SshKeysState, "open_rename", key_id=keys_state.rows[0]["id"])
+    await tab.call(SshKeysState, "rename", form_data={"name": "Vault desktop"})
+    # The wrong thing pasted: refused, and the message does not echo it back.
+    await tab.call(SshKeysState, "add", form_data={"name": "Oops", "public_key": TESS_PASSWORD})
+    assert keys_state.add_text_error and TESS_PASSWORD not in keys_state.add_text_error
+
     await tab.open("/activity", "/activity")
     await tab.call(SessionState, "require_login")
     await tab.call(ActivityState, "load")
@@ -407,6 +479,21 @@ async def test_admin_pages_and_outbox_send_no_secrets(vault):
     await tab.open("/admin/settings", "/admin/settings")
     await tab.call(SessionState, "require_admin")
     await tab.call(AdminSettingsState, "load")
+
+    # Providers and plans: the token is stored encrypted and never shown, only its last four characters.
+    await tab.open("/admin/providers", "/admin/providers")
+    await tab.call(SessionState, "require_admin")
+    await tab.call(AdminProvidersState, "load")
+    await tab.open("/admin/plans", "/admin/plans")
+    await tab.call(SessionState, "require_admin")
+    await tab.call(AdminPlansState, "load")
+    plan_rows = (await tab.root.get_state(AdminPlansState)).rows
+    assert [r["name"] for r in plan_rows] == ["Vault 2"]
+    await tab.call(AdminPlansState, "open_new")
+    await tab.call(AdminPlansState, "set_f_plan", value="g6-standard-1")
+    await tab.call(AdminPlansState, "open_edit", plan_id=plan_rows[0]["id"])
+    await tab.call(AdminPlansState, "open_names")
+    assert (await tab.root.get_state(AdminPlansState)).catalog_plans
 
     # Support access: the admin opens Tess's organization page in the portal (members, invitations, roles).
     org = vault["tess_org"]
@@ -610,6 +697,8 @@ ALLOWED_PUBLIC_VARS = {
     ("SettingsState", "totp_qr"): "one-time: setup QR code",
     ("SettingsState", "recovery_codes"): "one-time: fresh recovery codes",
     ("SettingsState", "recovery_codes_text"): "one-time: the same codes, for copying",
+    # A validation message under the create wizard's root password field, never the password.
+    ("ServerCreateState", "password_error"): "error text",
 }
 
 

@@ -25,7 +25,7 @@ from skypanel import cli
 from skypanel.backend.config import PROJECT_ROOT
 from skypanel.backend.db import session_scope
 from skypanel.backend.models import ActivityLog, LedgerEntry, User
-from skypanel.backend.services import auth, orgs, wallet
+from skypanel.backend.services import auth, orgs, plans, wallet
 from skypanel.backend.services.errors import ValidationError
 from skypanel.backend.testdb import temporary_database
 
@@ -76,6 +76,11 @@ def test_seed_demo_creates_admin_and_funded_customer_once(db):
     admin_actor = auth.resolve_session(_login(cli.DEMO_ADMIN[0], cli.DEMO_PASSWORD)["session_token"])
     assert admin_actor.is_platform_admin is True
     assert auth.get_me(admin_actor)["is_platform_admin"] is True
+
+    # a simulated cloud is ready to sell from: the customer is offered the four demo plans
+    offered = plans.list_offered(actor, org_id)
+    assert sorted(p["name"] for p in offered) == ["Medium", "Micro", "Nano", "Small"]
+    assert {p["provider_kind"] for p in offered} == {"simulated"}
 
     before = snapshot()
     assert cli.seed_demo() is False  # second run: nothing to do, nothing changed

@@ -29,11 +29,12 @@ from skypanel.backend.models import (
     Organization,
     PlatformSetting,
     Role,
+    SshKey,
     User,
     UserSession,
     Wallet,
 )
-from skypanel.backend.services import auth, orgs, wallet
+from skypanel.backend.services import auth, orgs, ssh_keys, wallet
 from skypanel.backend.services.context import Actor
 from skypanel.state.activity import ActivityState
 from skypanel.state.admin import (
@@ -50,6 +51,7 @@ from skypanel.state.organization_detail import OrgDetailState
 from skypanel.state.organizations import OrganizationsState
 from skypanel.state.session import SessionState
 from skypanel.state.settings import SettingsState
+from skypanel.state.ssh_keys import SshKeysState
 
 from .factories import PASSWORD, add_member, make_user, membership_id, personal_org, role_id
 from .reflex_client import Client, decode_data_urls, register_pages
@@ -63,7 +65,11 @@ A_MARKERS = (
     "pending@aurora.example.com",
     "A-LEDGER-SECRET-7731",
     "Aurora night shift",
+    "Aurora deploy key",
+    "aurora-ops@bastion",
 )
+# A real Ed25519 public key (any would do), with a comment that exists only in A.
+A_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGBpXWcPySJo4HG7IiBpK1gwaDCoPjCAcjP1D2ZhlLkb aurora-ops@bastion"
 PERMISSION_WORDING = "permission"  # PermissionDenied's message: would confirm A exists
 
 
@@ -93,6 +99,8 @@ def _snapshot(org_id: str, bob_id: uuid.UUID) -> dict:
             "wallet": (w.balance, w.overdraft_limit),
             "ledger": s.exec(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.organization_id == a)).one(),
             "activity": s.exec(select(func.count()).select_from(ActivityLog).where(ActivityLog.organization_id == a)).one(),
+            "ssh_keys": sorted((str(k.id), k.name, k.public_key)
+                               for k in s.exec(select(SshKey).where(SshKey.organization_id == a))),
             "emails": s.exec(select(func.count()).select_from(EmailMessage)).one(),
             "settings": sorted((p.key, json.dumps(p.value)) for p in s.exec(select(PlatformSetting))),
             "alice_sessions": sorted((str(x.id), x.revoked_at) for x in s.exec(
@@ -129,6 +137,7 @@ def world(db) -> dict:
                      description="A-LEDGER-SECRET-7731 top-up")
         invitation_id = s.exec(select(Invitation.id).where(Invitation.organization_id == a)).one()
         a_email_id = s.exec(select(EmailMessage.id).where(EmailMessage.to_email == "pending@aurora.example.com")).first()
+    a_key = ssh_keys.add_key(alice, str(a), name="Aurora deploy key", public_key=A_PUBLIC_KEY)
 
     bob_id, _ = make_user("bob@bravo.example.com", "Bob Bravo", org_name="Bravo Works")
     b = personal_org(bob_id)
@@ -146,6 +155,7 @@ def world(db) -> dict:
         "a_viewer": str(role_id(a, "viewer")), "a_owner_role": str(role_id(a, "owner")), "a_custom": custom["id"],
         "a_invitation": str(invitation_id), "a_email": str(a_email_id) if a_email_id else str(uuid.uuid4()),
         "alice_session": str(alice_session), "b_viewer": str(role_id(b, "viewer")),
+        "a_key": a_key["id"], "a_fingerprint": a_key["fingerprint"],
     }
 
 
@@ -348,3 +358,34 @@ async def test_admin_states_refuse_a_non_admin(world, bob):
 
     assert _snapshot(world["a"], world["bob_id"]) == before  # wallet, settings and Bob's admin flag unchanged
     assert not _leaks(bob.everything_sent())
+
+
+# ---------------------------------------------------------------- SSH keys
+
+
+async def test_ssh_keys_page_stays_on_b_and_a_key_ids_do_nothing(world, bob):
+    """/ssh-keys takes the organization from the session (B); A's key id as a handler argument, or
+    smuggled into the rename dialog's id, is "not found" and changes nothing."""
+    before = _snapshot(world["a"], world["bob_id"])
+    await bob.open("/ssh-keys", "/ssh-keys")
+    await bob.call(SessionState, "require_login")
+    sent = await bob.call(SshKeysState, "load")
+    keys = await bob.root.get_state(SshKeysState)
+    assert keys.org_name == "Bravo Works" and keys.rows == [] and keys.can_manage
+    _assert_refused(sent, what="SshKeysState.load")
+
+    for name, payload in [("delete", {"key_id": world["a_key"]}), ("open_rename", {"key_id": world["a_key"]})]:
+        sent = await bob.call(SshKeysState, name, **payload)
+        _assert_refused(sent, what=f"SshKeysState.{name}")
+        assert _snapshot(world["a"], world["bob_id"]) == before, f"SshKeysState.{name} changed organization A"
+    assert keys.rename_id == ""
+    keys.rename_id = world["a_key"]  # as if the browser had set it
+    sent = await bob.call(SshKeysState, "rename", form_data={"name": "Taken over by Bob"})
+    _assert_refused(sent, what="SshKeysState.rename")
+    assert "SSH key not found." in sent
+    # Adding A's key to B is allowed (a public key is public), and lands in B only.
+    sent = await bob.call(SshKeysState, "add", form_data={"name": "Copied", "public_key": A_PUBLIC_KEY})
+    assert [r["name"] for r in keys.rows] == ["Copied"]
+    assert _snapshot(world["a"], world["bob_id"]) == before
+    assert world["a_fingerprint"] in sent  # his own copy's fingerprint, computed from what he pasted
+    assert not _leaks(bob.everything_sent(), typed_by_b=("aurora-ops@bastion",))

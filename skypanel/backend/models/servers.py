@@ -100,10 +100,13 @@ class Server(SQLModel, table=True):
 
     id: uuid.UUID = uuid_pk()
     organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True, ondelete="RESTRICT")
-    provider_account_id: uuid.UUID = Field(foreign_key="provider_accounts.id", ondelete="RESTRICT")
+    # Nullable so an account or plan can be deleted once only deleted servers point at it (the
+    # services refuse while live servers use them); the row keeps provider_kind and its charges.
+    provider_account_id: uuid.UUID | None = Field(default=None, foreign_key="provider_accounts.id",
+                                                  ondelete="SET NULL")
     provider_kind: str = Field(max_length=20)  # linode | digitalocean | simulated (kept if the account goes)
     provider_instance_id: str | None = Field(default=None, max_length=64)  # None until the provider answers
-    plan_id: uuid.UUID = Field(foreign_key="plans.id", ondelete="RESTRICT")
+    plan_id: uuid.UUID | None = Field(default=None, foreign_key="plans.id", ondelete="SET NULL")
     provider_plan_id: str = Field(max_length=64)  # the size now (changes on resize)
     label: str = Field(max_length=64)
     status: str = Field(default="creating", max_length=20)

@@ -135,25 +135,32 @@ def _image_ref(image: str) -> str | int:
     return int(image) if image.isdigit() else image
 
 
+def _is_public_key(key: str) -> bool:
+    """An OpenSSH public key line (installed through cloud-init) rather than a DO key id/fingerprint."""
+    return key.startswith(("ssh-", "ecdsa-", "sk-"))
+
+
 def _key_ref(key: str) -> str | int:
-    """SSH keys are passed by numeric id or by fingerprint."""
+    """Keys registered at DO are passed by numeric id or by fingerprint."""
     return int(key) if key.isdigit() else key
 
 
-def root_password_user_data(root_password: str) -> str:
-    """cloud-config that sets root's password and allows password SSH logins.
+def root_password_user_data(root_password: str, authorized_keys: list[str] | tuple[str, ...] = ()) -> str:
+    """cloud-config that sets root's password, allows password SSH logins and installs the
+    customer's public keys for root.
 
-    JSON string quoting is valid YAML, so any character in the password is safe.
+    Keys go through cloud-init rather than DO's `ssh_keys` field, which takes only keys already
+    registered in the reseller's DO account: customers' keys stay out of that account.
+    JSON string quoting is valid YAML, so any character in the password or a key is safe.
     """
-    quoted = json.dumps(root_password)
-    return (
-        "#cloud-config\n"
-        "ssh_pwauth: true\n"
-        "chpasswd:\n"
-        "  expire: false\n"
-        "  users:\n"
-        f"    - {{name: root, password: {quoted}, type: text}}\n"
-    )
+    lines = ["#cloud-config"]
+    if root_password:
+        lines += ["ssh_pwauth: true", "chpasswd:", "  expire: false", "  users:",
+                  f"    - {{name: root, password: {json.dumps(root_password)}, type: text}}"]
+    if authorized_keys:
+        lines += ["users:", "  - name: root", "    ssh_authorized_keys:"]
+        lines += [f"      - {json.dumps(key)}" for key in authorized_keys]
+    return "\n".join(lines) + "\n"
 
 
 def _series(body: dict[str, Any]) -> list[tuple[dict[str, str], list[tuple[int, float]]]]:
@@ -310,14 +317,15 @@ class DigitalOceanProvider:
             "region": region,
             "size": plan,
             "image": _image_ref(image),
-            "ssh_keys": [_key_ref(k) for k in ssh_keys],
+            "ssh_keys": [_key_ref(k) for k in ssh_keys if not _is_public_key(k)],
             "backups": bool(backups),
             "ipv6": True,
             "monitoring": True,
             "tags": list(dict.fromkeys([OUR_TAG, *tags])),
         }
-        if root_password:
-            body["user_data"] = root_password_user_data(root_password)
+        public_keys = [k for k in ssh_keys if _is_public_key(k)]
+        if root_password or public_keys:
+            body["user_data"] = root_password_user_data(root_password, public_keys)
         data = await self.api.json("POST", "/v2/droplets", json=body)
         return _instance(data["droplet"])
 

@@ -322,11 +322,11 @@ def _fail_reauth(session: Session, user: User, actor: Actor, error: ServiceError
     return error
 
 
-_NO_CODE: Any = object()  # "this change needs no second factor" (None from a browser is a missing code)
+NO_CODE: Any = object()  # "this change needs no second factor" (None from a browser is a missing code)
 
 
-def _reauthenticate(session: Session, user: User, actor: Actor, *, password: Any,
-                    code: Any = _NO_CODE) -> ServiceError | None:
+def reauthenticate(session: Session, user: User, actor: Actor, *, password: Any,
+                    code: Any = NO_CODE) -> ServiceError | None:
     """Check the password (and a second-factor code, when one is passed) before a sensitive change.
 
     Returns the error to raise after commit (so the failure stays counted), or None.
@@ -335,7 +335,7 @@ def _reauthenticate(session: Session, user: User, actor: Actor, *, password: Any
     if not _password_ok(password, user.password_hash):
         return _fail_reauth(session, user, actor,
                             ValidationError("Your current password is not correct.", field="password"))
-    if code is not _NO_CODE and _verify_second_factor(session, user, code) is None:
+    if code is not NO_CODE and _verify_second_factor(session, user, code) is None:
         return _fail_reauth(session, user, actor, ValidationError(INVALID_CODE, field="code"))
     return None
 
@@ -616,7 +616,7 @@ def change_email(actor: Actor, *, new_email: str, password: str) -> None:
     try:
         with session_scope() as s:
             user = _user_for(s, actor, lock=True)
-            error = _reauthenticate(s, user, actor, password=password)
+            error = reauthenticate(s, user, actor, password=password)
             if error is None:
                 if email == user.email:
                     raise ValidationError("That is already your email address.", field="new_email")
@@ -641,7 +641,7 @@ def change_password(actor: Actor, *, current_password: str, new_password: str) -
     error: ServiceError | None = None
     with session_scope() as s:
         user = _user_for(s, actor, lock=True)
-        error = _reauthenticate(s, user, actor, password=current_password)
+        error = reauthenticate(s, user, actor, password=current_password)
         if error is None:
             user.password_hash, user.updated_at = new_hash, utcnow()
             revoked = _revoke_sessions(s, user.id, except_id=actor.session_id)
@@ -769,7 +769,7 @@ def disable_totp(actor: Actor, *, password: str, code: str) -> None:
         user = _user_for(s, actor, lock=True)
         if not user.totp_enabled:
             raise ValidationError("Two-factor authentication is not on.")
-        error = _reauthenticate(s, user, actor, password=password, code=code)
+        error = reauthenticate(s, user, actor, password=password, code=code)
         if error is None:
             user.totp_enabled, user.totp_secret_enc, user.totp_pending_secret_enc = False, None, None
             user.totp_last_step, user.updated_at = None, utcnow()
@@ -790,7 +790,7 @@ def regenerate_recovery_codes(actor: Actor, *, password: str, code: str) -> list
         user = _user_for(s, actor, lock=True)
         if not user.totp_enabled:
             raise ValidationError("Turn on two-factor authentication first.")
-        error = _reauthenticate(s, user, actor, password=password, code=code)
+        error = reauthenticate(s, user, actor, password=password, code=code)
         if error is None:
             codes = _new_recovery_codes(s, user)
             activity.record(s, actor, "auth.recovery_codes_regenerated", organization_id=user.active_organization_id,

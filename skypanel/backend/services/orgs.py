@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, or_, select
 from skypanel.backend import security
 from skypanel.backend.config import get_settings
 from skypanel.backend.db import advisory_xact_lock, session_scope
-from skypanel.backend.models import Invitation, Membership, Organization, Role, User, Wallet
+from skypanel.backend.models import Invitation, Membership, Organization, Role, Server, User, Wallet
 from skypanel.backend.models.base import utcnow
 from skypanel.backend.services import activity, rbac
 from skypanel.backend.services.context import Actor
@@ -378,9 +378,10 @@ def rename_organization(actor: Actor, org_id: str, *, name: str) -> None:
 def delete_organization(actor: Actor, org_id: str, *, confirm_name: str) -> None:
     """Owner only, and only with a wallet balance of exactly 0. Soft delete: ledger and activity stay.
 
-    Servers do not exist yet; when they arrive (a later issue) this must also refuse while the
-    organization has servers. Pending invitations are cancelled and every member whose active
-    organization this was is moved to another of theirs.
+    Refused while the organization has servers (delete them first: they cost money and run at a
+    provider); creating a server locks the organization row too, so the two cannot cross. Pending
+    invitations are cancelled and every member whose active organization this was is moved to
+    another of theirs.
     """
     with session_scope() as s:
         org, _ = _org(s, actor, org_id, lock=True)
@@ -388,6 +389,11 @@ def delete_organization(actor: Actor, org_id: str, *, confirm_name: str) -> None
             raise PermissionDenied("Only an owner can delete the organization.")
         if not isinstance(confirm_name, str) or confirm_name.strip() != org.name:
             raise ValidationError("Type the organization's name exactly to confirm.", field="confirm_name")
+        servers = s.exec(select(func.count()).select_from(Server).where(
+            Server.organization_id == org.id, col(Server.deleted_at).is_(None))).one()
+        if servers:
+            raise Conflict(f"The organization still has {servers} server{'s' if servers != 1 else ''}; delete "
+                           "them first.")
         wallet = s.exec(select(Wallet).where(Wallet.organization_id == org.id).with_for_update()).first()
         if wallet is not None and wallet.balance != 0:
             raise Conflict(f"The wallet balance is {wallet.balance:.2f} {wallet.currency}; an organization can "

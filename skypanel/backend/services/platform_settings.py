@@ -59,6 +59,44 @@ def _email(value: Any, label: str) -> str:
         raise ValidationError(f"{label} must be a valid email address.", field="value") from None
 
 
+def _hours(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 8760:
+        raise ValidationError(f"{label} must be a whole number of hours from 0 to 8760.", field="value")
+    return value
+
+
+#: White-label names customers see for the plan categories (models.servers.PLAN_CATEGORIES).
+DEFAULT_CATEGORY_NAMES = {"standard": "Standard", "cpu": "Dedicated CPU", "memory": "High Memory",
+                          "storage": "Storage", "gpu": "GPU"}
+CATEGORY_NAME_MAX = 40
+
+
+def _category_names(value: Any, label: str) -> dict[str, str]:
+    """{category: display name} for every category; a category left out keeps its default name.
+    Names are plain text (no < or >), 1 to 40 characters, and no two categories share one."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"{label} must map each category to a name.", field="value")
+    unknown = [k for k in value if k not in DEFAULT_CATEGORY_NAMES]
+    if unknown:
+        raise ValidationError("Unknown plan category. The categories are: "
+                              + ", ".join(DEFAULT_CATEGORY_NAMES) + ".", field="value")
+    out: dict[str, str] = {}
+    for key, default in DEFAULT_CATEGORY_NAMES.items():
+        name = value.get(key, default)
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"Give the {default} category a name.", field=key)
+        name = " ".join(name.split())
+        if len(name) > CATEGORY_NAME_MAX:
+            raise ValidationError(f"Category names must be at most {CATEGORY_NAME_MAX} characters.", field=key)
+        if any(c in name for c in "<>") or has_disallowed_chars(name):
+            raise ValidationError("Category names must be plain text (no < or >).", field=key)
+        out[key] = name
+    lowered = [n.lower() for n in out.values()]
+    if len(set(lowered)) != len(lowered):
+        raise ValidationError("Two categories cannot have the same name.", field="value")
+    return out
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     default: Any
@@ -73,6 +111,12 @@ SETTINGS: dict[str, SettingSpec] = {
     "platform_name": SettingSpec("SkyPanel", "Platform name", "Shown in the navigation bar and in emails.", _name),
     "support_email": SettingSpec(DEFAULT_SUPPORT_EMAIL, "Support email",
                                  "Where customers write for help (shown in emails and pages).", _email),
+    "vps_min_runway_hours": SettingSpec(24, "Balance needed to create a server (hours)",
+                                        "A new server needs a wallet balance covering this many hours of it.",
+                                        _hours),
+    "plan_category_names": SettingSpec(dict(DEFAULT_CATEGORY_NAMES), "Plan category names",
+                                       "What customers see for each plan category (white-label names).",
+                                       _category_names),
 }
 
 DEFAULTS: dict[str, Any] = {key: spec.default for key, spec in SETTINGS.items()}

@@ -17,21 +17,24 @@ from cryptography.exceptions import InvalidTag
 from sqlmodel import Session, col, func, select
 
 from skypanel.backend.db import advisory_xact_lock, session_scope
-from skypanel.backend.models import ProviderAccount
+from skypanel.backend.models import Plan, ProviderAccount, Server
 from skypanel.backend.models.base import utcnow
 from skypanel.backend.models.providers import PROVIDER_KINDS, token_aad
 from skypanel.backend.providers.base import Provider, ProviderError
 from skypanel.backend.providers.digitalocean import DigitalOceanProvider
 from skypanel.backend.providers.linode import LinodeProvider
+from skypanel.backend.providers.simulated import SimulatedProvider
 from skypanel.backend.security import decrypt, encrypt
 from skypanel.backend.services import activity, rbac
 from skypanel.backend.services.admin import require_platform_admin
 from skypanel.backend.services.context import Actor
-from skypanel.backend.services.errors import NotFound, ValidationError
+from skypanel.backend.services.errors import Conflict, NotFound, ValidationError
 from skypanel.backend.services.text import has_disallowed_chars
 
 ACCOUNT_NOT_FOUND = "Provider account not found."
-KIND_LABELS = {"linode": "Linode", "digitalocean": "DigitalOcean"}
+KIND_LABELS = {"linode": "Linode", "digitalocean": "DigitalOcean", "simulated": "Simulated"}
+#: Kinds that talk to no external API: no token to store, no base URL, nothing to rotate.
+BUILT_IN_KINDS = ("simulated",)
 DEFAULT_BASE_URLS = {"linode": "https://api.linode.com/v4", "digitalocean": "https://api.digitalocean.com"}
 NAME_MAX = 60
 TOKEN_MIN, TOKEN_MAX = 10, 200
@@ -49,7 +52,7 @@ TEST_ATTEMPTS = 2
 
 def _kind(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in PROVIDER_KINDS:
-        raise ValidationError("Choose Linode or DigitalOcean.", field="kind")
+        raise ValidationError("Choose Linode, DigitalOcean or Simulated.", field="kind")
     return value.strip().lower()
 
 
@@ -210,6 +213,8 @@ def client_for(account: ProviderAccount, **client_options: Any) -> Provider:
     closes the client (`await client.aclose()` or `async with`). `client_options` go to the
     HTTP client (e.g. `max_attempts`, `sleep` in tests).
     """
+    if account.kind == "simulated":  # built in: no token, no HTTP (HTTP options do not apply)
+        return SimulatedProvider(account.id, delay_scale=client_options.get("delay_scale"))
     token_enc, aad = account.token_enc, token_aad(account.id)
 
     def token_provider() -> str:
@@ -235,8 +240,18 @@ def list_accounts(actor: Actor) -> list[dict[str, Any]]:
 
 
 def add_account(actor: Actor, *, kind: Any, name: Any, token: Any, base_url: Any = "") -> dict[str, Any]:
-    """Connect a Linode or DigitalOcean account. Starts active, with no regions offered yet."""
-    kind, name, token, url = _kind(kind), _name(name), _token(token), _base_url(base_url)
+    """Connect a Linode or DigitalOcean account (or the built-in simulated provider, which takes no
+    token and no URL: "" is stored encrypted so every row has the same shape). Starts active, with no
+    regions offered yet."""
+    kind, name = _kind(kind), _name(name)
+    if kind in BUILT_IN_KINDS:
+        if token not in (None, "") and not (isinstance(token, str) and not token.strip()):
+            raise ValidationError("The simulated provider needs no API token.", field="token")
+        if base_url not in (None, "") and not (isinstance(base_url, str) and not base_url.strip()):
+            raise ValidationError("The simulated provider has no API URL.", field="base_url")
+        token, url = "", None
+    else:
+        token, url = _token(token), _base_url(base_url)
     with session_scope() as s:
         require_platform_admin(s, actor)
         _unique_name(s, name)
@@ -292,6 +307,8 @@ def rotate_token(actor: Actor, account_id: Any, *, token: Any) -> dict[str, Any]
     with session_scope() as s:
         require_platform_admin(s, actor)
         account = _get(s, account_id, for_update=True)
+        if account.kind in BUILT_IN_KINDS:
+            raise ValidationError("The simulated provider has no API token to replace.", field="token")
         old_last4 = account.token_last4
         _set_token(account, token)
         account.updated_at = utcnow()
@@ -303,10 +320,17 @@ def rotate_token(actor: Actor, account_id: Any, *, token: Any) -> dict[str, Any]
 
 
 def delete_account(actor: Actor, account_id: Any) -> None:
-    """Remove a provider account and its stored token."""
+    """Remove a provider account and its stored token. Refused while plans or servers use it
+    (deactivate it instead: customers then cannot order from it)."""
     with session_scope() as s:
         require_platform_admin(s, actor)
         account = _get(s, account_id, for_update=True)
+        servers = s.exec(select(func.count()).select_from(Server).where(
+            Server.provider_account_id == account.id, col(Server.deleted_at).is_(None))).one()
+        plans = s.exec(select(func.count()).select_from(Plan).where(Plan.provider_account_id == account.id)).one()
+        if servers or plans:
+            raise Conflict(f"This account is used by {servers} server(s) and {plans} plan(s). Delete those first, "
+                           "or switch the account off so customers cannot order from it.")
         activity.record(s, actor, "admin.provider_deleted", entity_type="provider_account", entity_id=account.id,
                         summary=f"Deleted {KIND_LABELS.get(account.kind, account.kind)} provider account "
                                 f"{account.name}",

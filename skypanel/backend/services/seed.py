@@ -13,6 +13,13 @@ from skypanel.backend.services import activity, auth, orgs, wallet
 from skypanel.backend.services.context import Actor
 
 DEMO_CREDIT = Decimal("250.00")
+DEMO_REGIONS = [{"id": "sim-nyc", "label": "New York"}, {"id": "sim-fra", "label": "Frankfurt"},
+                {"id": "sim-lon", "label": "London"}]
+# (provider plan, retail name, category, markup per month, backup upcharge per month)
+DEMO_PLANS = [("sim-1c-1g", "Nano", "standard", "2.00", "1.00"),
+              ("sim-1c-2g", "Micro", "standard", "4.00", "2.40"),
+              ("sim-2c-4g", "Small", "standard", "8.00", "4.80"),
+              ("sim-4c-8g", "Medium", "memory", "14.00", "9.60")]
 
 
 def _new_user(session, *, email: str, name: str, password: str, admin: bool, org_name: str) -> User:
@@ -39,7 +46,25 @@ def seed_demo(*, admin: tuple[str, str], customer: tuple[str, str], password: st
         wallet._post(s, user.active_organization_id, DEMO_CREDIT, "adjustment", actor=system,
                      reference="demo-seed", description="Demo credit")
         activity.record(s, system, "platform.demo_seeded", summary="Demo admin and customer created")
+        admin_id = s.exec(select(User.id).where(User.email == admin[0])).one()
+    _seed_cloud(Actor(user_id=admin_id, is_platform_admin=True, ip="seed"))
     return True
+
+
+def _seed_cloud(admin: Actor) -> None:
+    """The built-in simulated provider with three regions and four retail plans, so a fresh
+    machine can create servers at once (marked "Simulated" everywhere in the UI)."""
+    import asyncio
+
+    from skypanel.backend.services import catalog, plans, provider_accounts
+
+    account = provider_accounts.add_account(admin, kind="simulated", name="Simulated cloud", token="")
+    provider_accounts.update_account(admin, account["id"], allowed_regions=DEMO_REGIONS)
+    asyncio.run(catalog.refresh(account["id"]))
+    regions = [r["id"] for r in DEMO_REGIONS]
+    for plan_id, name, category, markup, backup in DEMO_PLANS:
+        plans.create_plan(admin, provider_account_id=account["id"], provider_plan_id=plan_id, name=name,
+                          category=category, markup=markup, backup_price=backup, regions=regions)
 
 
 def user_exists(email: str) -> bool:

@@ -2,3 +2,6 @@
 from skypanel.pages.portal import dashboard  # noqa: F401
 from skypanel.pages.portal import invitation, organization_detail, organizations, settings  # noqa: F401
 from skypanel.pages.portal import activity, billing  # noqa: F401
+from skypanel.pages.portal import ssh_keys  # noqa: F401
+from skypanel.pages.portal import server_create, servers  # noqa: F401
+from skypanel.pages.portal import server_detail  # noqa: F401
