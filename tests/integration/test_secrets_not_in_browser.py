@@ -41,6 +41,7 @@ from skypanel.backend.services import auth, orgs, plans, provider_accounts, wall
 from skypanel.backend.services.context import Actor
 from skypanel.state.activity import ActivityState
 from skypanel.state.admin_plans import AdminPlansState
+from skypanel.state.admin_servers import AdminServersState
 from skypanel.state.admin_providers import AdminProvidersState
 from skypanel.state.admin import (
     AdminOrgDetailState,
@@ -330,6 +331,7 @@ async def test_every_page_on_load_sends_no_secrets(vault):
                      "DashboardState.load", "SettingsState.load", "OrganizationsState.load", "OrgDetailState.load",
                      "InvitationState.load", "BillingState.load", "ActivityState.load", "AdminOutboxState.load",
                      "SshKeysState.load", "AdminPlansState.load", "AdminProvidersState.load",
+                     "AdminServersState.load",
                      "ServersState.load", "ServerCreateState.load", "ServerDetailState.load",
                      "AdminUsersState.load", "AdminOrgDetailState.load", "LoginState.load"):
         assert expected in driven, f"{expected} is no longer an on_load handler: update this test"
@@ -494,6 +496,13 @@ async def test_admin_pages_and_outbox_send_no_secrets(vault):
     await tab.call(AdminPlansState, "open_edit", plan_id=plan_rows[0]["id"])
     await tab.call(AdminPlansState, "open_names")
     assert (await tab.root.get_state(AdminPlansState)).catalog_plans
+
+    # All servers: Tess's server (its root password is stored encrypted) is listed, never its password.
+    await tab.open("/admin/servers", "/admin/servers")
+    await tab.call(SessionState, "require_admin")
+    await tab.call(AdminServersState, "load")
+    assert len((await tab.root.get_state(AdminServersState)).rows) >= 1
+    await tab.call(AdminServersState, "set_search", value="a")
 
     # Support access: the admin opens Tess's organization page in the portal (members, invitations, roles).
     org = vault["tess_org"]
