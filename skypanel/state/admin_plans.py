@@ -18,13 +18,13 @@ from skypanel.backend.services import catalog, plans, pricing
 from skypanel.backend.services import provider_accounts as pa
 from skypanel.backend.services.errors import ServiceError, ValidationError
 from skypanel.backend.services.platform_settings import DEFAULT_CATEGORY_NAMES
+from skypanel.state.admin_providers import KIND_COLORS
 from skypanel.state.admin import _AdminBase
 from skypanel.state.formatting import format_datetime, format_money, relative_time
 from skypanel.state.session import BAD_REQUEST, form_values, user_zone
 
 ALL = "all"
 CATEGORIES = list(DEFAULT_CATEGORY_NAMES)
-KIND_COLORS = {"linode": "green", "digitalocean": "blue", "simulated": "amber"}
 TEXT_MAX = 200  # drafts longer than any valid value are cut (the service refuses them anyway)
 
 

@@ -18,7 +18,7 @@ from skypanel.state.formatting import format_datetime, relative_time
 from skypanel.state.session import BAD_REQUEST, form_values, user_zone
 
 KINDS = [("linode", "Linode"), ("digitalocean", "DigitalOcean"), ("simulated", "Simulated (built-in, no cloud)")]
-KIND_COLORS = {"linode": "green", "digitalocean": "blue", "simulated": "orange"}
+KIND_COLORS = {"linode": "green", "digitalocean": "blue", "simulated": "violet"}  # violet: as the Simulated badge
 
 
 def regions_to_text(regions: list[dict[str, str]]) -> str:

@@ -13,9 +13,8 @@ import reflex as rx
 from skypanel.backend.services import provider_accounts, server_sync, servers
 from skypanel.backend.services.errors import ServiceError
 from skypanel.state.admin import _AdminBase
-from skypanel.state.formatting import format_date, format_money
+from skypanel.state.formatting import format_date, format_money, server_status_color
 from skypanel.state.paging import ALL, SearchMixin
-from skypanel.state.server_detail import status_color
 from skypanel.state.session import BAD_REQUEST, user_zone
 
 STATUS_OPTIONS = [(ALL, "All statuses")] + [(k, v) for k, v in servers.STATUS_LABELS.items()
@@ -40,7 +39,7 @@ class AdminServersState(SearchMixin, _AdminBase):
             actor, search=search, status=status, provider_account_id=provider, limit=limit, offset=offset))
         self.rows = [{
             "id": r["id"], "label": r["label"], "status": r["status"], "status_label": r["status_label"],
-            "status_color": status_color(r["status"]), "busy": r["busy"], "ip": r["primary_ip"] or "—",
+            "status_color": server_status_color(r["status"]), "busy": r["busy"], "ip": r["primary_ip"] or "—",
             "organization": r["organization_name"], "organization_id": r["organization_id"],
             "provider": r["provider_account"] or r["provider_kind"], "simulated": r["simulated"],
             "plan": r["plan_name"], "monthly": format_money(r["monthly"]), "created": format_date(r["created_at"], zone),

@@ -121,3 +121,15 @@ def _time_until(seconds: int) -> str:
             count = seconds // size
             return f"in {count} {unit}{'' if count == 1 else 's'}"
     return ""  # not reached: seconds >= 60 matches "minute"
+
+
+_SERVER_STATUS_COLORS = {"running": "green", "offline": "gray", "failed": "red", "deleting": "red", "deleted": "red",
+                         "unknown": "gray"}
+
+
+def server_status_color(status: str) -> str:
+    """The badge colour of a server status (changing states are amber and shown with a spinner)."""
+    from skypanel.backend.services.servers import TRANSITIONAL
+    if status in _SERVER_STATUS_COLORS:
+        return _SERVER_STATUS_COLORS[status]
+    return "amber" if status in TRANSITIONAL else "gray"

@@ -33,7 +33,7 @@ from skypanel.backend.services import auth, orgs, servers
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import AuthRequired, NotFound, ServiceError
 from skypanel.state.activity import activity_view_rows
-from skypanel.state.formatting import format_datetime, format_money, relative_time
+from skypanel.state.formatting import format_datetime, format_money, relative_time, server_status_color
 from skypanel.state.session import BAD_REQUEST, SessionState, active_org, form_values, user_zone
 
 NOT_FOUND = servers.SERVER_NOT_FOUND
@@ -49,9 +49,6 @@ POLL_MAX_SECONDS = 6 * 3600  # a forgotten tab stops polling eventually
 # The password inputs a generated password is written into (ids in the page).
 PASSWORD_INPUTS = {"rebuild": "rebuild-root-password", "reset": "reset-root-password"}
 
-STATUS_COLORS = {
-    "running": "green", "offline": "gray", "failed": "red", "deleting": "red", "deleted": "red", "unknown": "gray",
-}
 PENDING_TEXT = {
     "boot": "Powering on…", "shutdown": "Shutting down…", "reboot": "Rebooting…", "rebuild": "Rebuilding…",
     "resize": "Resizing…", "backup_restored": "Restoring a backup…",
@@ -71,12 +68,6 @@ def size_label(mb_or_gb: int, unit: str) -> str:
     if value >= 1000:
         return f"{value / 1000:g} TB"
     return f"{value:,} GB"
-
-
-def status_color(status: str) -> str:
-    if status in STATUS_COLORS:
-        return STATUS_COLORS[status]
-    return "amber" if status in servers.TRANSITIONAL else "gray"
 
 
 def pending_text(pending_action: str, status: str, status_label: str) -> str:
@@ -326,7 +317,7 @@ class ServerDetailState(SessionState):
     # ---- derived ----
     @rx.var
     def status_color(self) -> str:
-        return status_color(self.srv_status)
+        return server_status_color(self.srv_status)
 
     @rx.var
     def pending_text(self) -> str:

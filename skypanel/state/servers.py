@@ -24,7 +24,7 @@ import reflex as rx
 
 from skypanel.backend.services import servers
 from skypanel.backend.services.errors import PermissionDenied, ServiceError
-from skypanel.state.formatting import format_datetime, format_money, relative_time
+from skypanel.state.formatting import format_datetime, format_money, relative_time, server_status_color
 from skypanel.state.paging import ALL, SearchMixin
 from skypanel.state.session import SessionState, active_org, user_zone
 
@@ -42,10 +42,6 @@ STATUS_FILTERS: list[tuple[str, str]] = [
 STATUS_VALUES = {value for value, _ in STATUS_FILTERS}
 
 # The same palette as the server page (state/server_detail.py).
-_COLORS = {"running": "green", "offline": "gray", "failed": "red", "deleting": "red", "deleted": "red",
-           "unknown": "gray"}
-
-
 @dataclasses.dataclass
 class ServerRow:
     """One row of the list (what the browser is sent about a server)."""
@@ -67,18 +63,11 @@ class ServerRow:
     created_exact: str = ""
 
 
-def status_color(status: str) -> str:
-    """The badge colour of a server status (transitional ones are amber, shown with a spinner)."""
-    if status in _COLORS:
-        return _COLORS[status]
-    return "amber" if status in servers.TRANSITIONAL else "gray"
-
-
 def _status_fields(status: str, label: str | None = None) -> dict[str, Any]:
     return {
         "status": status,
         "status_label": label or servers.STATUS_LABELS.get(status, status.title()),
-        "status_color": status_color(status),
+        "status_color": server_status_color(status),
         "busy": status in servers.TRANSITIONAL,
     }
 

@@ -7,7 +7,8 @@ import reflex as rx
 
 from skypanel.components.filters import search_field
 from skypanel.components.layout import admin_layout
-from skypanel.components.tables import list_card, paged, table_and_list
+from skypanel.components.servers import simulated_badge, status_badge
+from skypanel.components.tables import list_card, paged, refresh_button, table_and_list
 from skypanel.components.widgets import (
     CARD_SIZE, NOWRAP, TABULAR, confirm_dialog, empty_state, field, page_header, skeleton_rows,
 )
@@ -19,23 +20,24 @@ S = AdminServersState
 MONO = {"font_family": "var(--code-font-family)", "white_space": "nowrap"}
 
 
-def status_badge(row: rx.Var) -> rx.Component:
-    return rx.badge(
-        rx.cond(row["busy"], rx.spinner(size="1"), rx.fragment()),
-        row["status_label"], color_scheme=row["status_color"], variant="soft", radius="full", style=NOWRAP,
-    )
-
-
 def label_cell(row: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.flex(
             rx.text(row["label"], size="2", weight="medium"),
-            rx.cond(row["simulated"], rx.badge("Simulated", color_scheme="purple", variant="outline", size="1"),
-                    rx.fragment()),
+            rx.cond(row["simulated"], simulated_badge(), rx.fragment()),
             spacing="2", align="center",
         ),
         rx.link(row["organization"], href="/admin/organizations/" + row["organization_id"].to(str), size="1"),
         spacing="1",
+    )
+
+
+def _icon_button(icon: str, label: str, busy: rx.Var, *, color_scheme: str = "gray", **props) -> rx.Component:
+    """A compact action: an icon with its name as tooltip and accessible label."""
+    return rx.tooltip(
+        rx.icon_button(rx.icon(icon, size=15), size="1", variant="soft", color_scheme=color_scheme, loading=busy,
+                       aria_label=label, **props),
+        content=label,
     )
 
 
@@ -44,15 +46,13 @@ def row_actions(row: rx.Var) -> rx.Component:
     return rx.flex(
         rx.cond(
             row["can_boot"],
-            rx.button(rx.icon("power", size=14), "Power on", size="1", variant="soft", loading=busy,
-                      on_click=S.power(row["id"], "boot")),
+            _icon_button("power", "Power on", busy, on_click=S.power(row["id"], "boot")),
             rx.fragment(),
         ),
         rx.cond(
             row["can_stop"],
             confirm_dialog(
-                rx.button(rx.icon("rotate-cw", size=14), "Reboot", size="1", variant="soft", color_scheme="gray",
-                          loading=busy),
+                _icon_button("rotate-cw", "Reboot", busy),
                 "Reboot " + row["label"].to(str) + "?",
                 "The customer's server restarts now; open connections drop.",
                 S.power(row["id"], "reboot"), confirm_label="Reboot", color_scheme="amber",
@@ -62,8 +62,7 @@ def row_actions(row: rx.Var) -> rx.Component:
         rx.cond(
             row["can_stop"],
             confirm_dialog(
-                rx.button(rx.icon("power-off", size=14), "Shut down", size="1", variant="soft", color_scheme="gray",
-                          loading=busy),
+                _icon_button("power-off", "Shut down", busy),
                 "Shut down " + row["label"].to(str) + "?",
                 "The customer's server powers off. It is still billed while off, as at the provider.",
                 S.power(row["id"], "shutdown"), confirm_label="Shut down", color_scheme="amber",
@@ -71,21 +70,20 @@ def row_actions(row: rx.Var) -> rx.Component:
             rx.fragment(),
         ),
         confirm_dialog(
-            rx.button(rx.icon("trash-2", size=14), "Delete", size="1", variant="soft", color_scheme="red",
-                      loading=busy),
+            _icon_button("trash-2", "Delete", busy, color_scheme="red"),
             "Delete " + row["label"].to(str) + "?",
             "The server is destroyed at the provider with its disks and backups; this cannot be undone. "
             "The organization's owners see it in their activity log.",
             S.delete(row["id"], row["label"]), confirm_label="Delete server",
         ),
-        spacing="2", justify="end", wrap="wrap",
+        spacing="2", justify="end",
     )
 
 
 def server_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(label_cell(row)),
-        rx.table.cell(status_badge(row)),
+        rx.table.cell(status_badge(row["status_label"], row["status_color"], row["busy"])),
         rx.table.cell(rx.text(row["ip"], size="2", style=MONO)),
         rx.table.cell(rx.vstack(rx.text(row["plan"], size="2"), rx.text(row["provider"], size="1", color_scheme="gray"),
                                 spacing="1")),
@@ -98,7 +96,7 @@ def server_row(row: rx.Var) -> rx.Component:
 
 def server_item(row: rx.Var) -> rx.Component:
     return rx.box(
-        rx.flex(label_cell(row), status_badge(row), justify="between", align="start", spacing="2"),
+        rx.flex(label_cell(row), status_badge(row["status_label"], row["status_color"], row["busy"]), justify="between", align="start", spacing="2"),
         rx.text(row["ip"], " · ", row["plan"], " · ", row["monthly"], "/mo", size="1", color_scheme="gray"),
         rx.box(row_actions(row), margin_top="var(--space-2)"),
         padding_y="var(--space-3)",
@@ -181,7 +179,7 @@ def servers_card() -> rx.Component:
             S, S.rows,
             table_and_list(["Server", "Status", "IP", "Plan", rx.table.column_header_cell("Monthly", justify="end"),
                             "Created", ""], S.rows, server_row, server_item, busy=S.table_loading,
-                           min_width="60rem"),
+                           min_width="50rem"),
             empty_state("server", "No servers found",
                         "No server matches these filters, or no customer has created one yet."),
         ),
@@ -193,7 +191,7 @@ def servers_card() -> rx.Component:
 def admin_servers_page() -> rx.Component:
     return admin_layout(
         "Servers",
-        page_header("Servers", "Every customer's servers across organizations and providers."),
+        page_header("Servers", "Every customer's servers across organizations and providers.", refresh_button(S)),
         rx.cond(
             S.loading,
             rx.card(skeleton_rows(4, 8), size=CARD_SIZE, width="100%"),

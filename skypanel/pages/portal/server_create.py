@@ -558,44 +558,51 @@ def backups_panel() -> rx.Component:
 
 
 def review_row(label: str, value: rx.Component | rx.Var | str, step: int) -> rx.Component:
-    return rx.table.row(
-        rx.table.row_header_cell(rx.text(label, size="2", color_scheme="gray", style=NOWRAP), width="8rem"),
-        rx.table.cell(value),
-        rx.table.cell(
-            rx.button("Change", size="1", variant="ghost", on_click=S.go_to(step), aria_label=f"Change {label.lower()}"),
-            text_align="right",
-            width="5rem",
+    """One choice: its name and value side by side (stacked on phones), and "Change"."""
+    return rx.flex(
+        rx.flex(
+            rx.text(label, size=rx.breakpoints(initial="1", sm="2"), color_scheme="gray", flex_shrink="0",
+                    width=rx.breakpoints(initial="auto", sm="8rem")),
+            rx.box(value, min_width="0"),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            align=rx.breakpoints(initial="start", sm="center"),
+            spacing=rx.breakpoints(initial="0", sm="3"),
+            flex="1",
+            min_width="0",
         ),
+        rx.button("Change", size="1", variant="ghost", on_click=S.go_to(step), aria_label=f"Change {label.lower()}"),
         align="center",
+        justify="between",
+        spacing="3",
+        width="100%",
+        padding_y="var(--space-2)",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
     )
 
 
 def review_panel() -> rx.Component:
     loc = S.chosen_location
     plan = S.chosen_plan
-    summary = rx.table.root(
-        rx.table.body(
-            review_row("Location", rx.flex(rx.text(loc["label"], size="2", weight="medium"),
-                                           rx.cond(loc["simulated"],
-                                                   rx.badge("Simulated", color_scheme="violet", variant="outline",
-                                                            size="1", radius="full"),
-                                                   rx.text(loc["provider"], size="1", color_scheme="gray")),
-                                           spacing="2", align="center", wrap="wrap"), LOCATION),
-            review_row("Plan", rx.vstack(rx.text(plan["name"], " · ", plan["monthly"], "/mo", size="2",
-                                                 weight="medium"),
-                                         rx.text(plan["specs"], size="1", color_scheme="gray"), spacing="0"), PLAN),
-            review_row("Image", rx.text(S.chosen_image, size="2", weight="medium"), IMAGE),
-            review_row("Label", rx.code(S.label, variant="ghost", size="2"), DETAILS),
-            review_row("Sign-in", rx.text(
-                "Root password set",
-                rx.cond(S.ssh_chosen_names.length() > 0,  # type: ignore[attr-defined]
-                        rx.text(" · SSH keys: ", S.ssh_chosen_names.join(", "), as_="span"), rx.fragment()),
-                size="2"), DETAILS),
-            review_row("Backups", rx.text(rx.cond(S.backups, "On (+" + S.backup_monthly + "/mo)", "Off"), size="2"),
-                       BACKUPS),
-        ),
-        variant="ghost",
-        size="1",
+    summary = rx.vstack(
+        review_row("Location", rx.flex(rx.text(loc["label"], size="2", weight="medium"),
+                                       rx.cond(loc["simulated"],
+                                               rx.badge("Simulated", color_scheme="violet", variant="outline",
+                                                        size="1", radius="full"),
+                                               rx.text(loc["provider"], size="1", color_scheme="gray")),
+                                       spacing="2", align="center", wrap="wrap"), LOCATION),
+        review_row("Plan", rx.vstack(rx.text(plan["name"], " · ", plan["monthly"], "/mo", size="2",
+                                             weight="medium"),
+                                     rx.text(plan["specs"], size="1", color_scheme="gray"), spacing="0"), PLAN),
+        review_row("Image", rx.text(S.chosen_image, size="2", weight="medium"), IMAGE),
+        review_row("Label", rx.code(S.label, variant="ghost", size="2"), DETAILS),
+        review_row("Sign-in", rx.text(
+            "Root password set",
+            rx.cond(S.ssh_chosen_names.length() > 0,  # type: ignore[attr-defined]
+                    rx.text(" · SSH keys: ", S.ssh_chosen_names.join(", "), as_="span"), rx.fragment()),
+            size="2"), DETAILS),
+        review_row("Backups", rx.text(rx.cond(S.backups, "On (+" + S.backup_monthly + "/mo)", "Off"), size="2"),
+                   BACKUPS),
+        spacing="0",
         width="100%",
     )
     money_line = lambda label, value, strong=False: rx.flex(  # noqa: E731

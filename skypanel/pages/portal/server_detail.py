@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from skypanel.components.layout import portal_layout
+from skypanel.components.servers import simulated_badge, status_badge
 from skypanel.components.tables import pager, table_and_list
 from skypanel.components.widgets import (
     CARD_SIZE,
@@ -35,33 +36,12 @@ MONO = {"font_family": "var(--code-font-family)"}
 # ---------------------------------------------------------------- small pieces
 
 
-def status_badge(size: str = "2") -> rx.Component:
-    return rx.badge(
-        rx.cond(
-            S.busy,
-            rx.spinner(size="1"),
-            rx.box(width="7px", height="7px", border_radius="9999px", background_color="currentColor"),
-        ),
-        S.status_label,
-        color_scheme=S.status_color,
-        variant="soft",
-        radius="full",
-        size=size,
-        style=NOWRAP,
-        data_testid="server-status",
-    )
+def detail_status_badge() -> rx.Component:
+    return status_badge(S.status_label, S.status_color, S.busy, data_testid="server-status")
 
 
-def simulated_badge() -> rx.Component:
-    return rx.cond(
-        S.simulated,
-        rx.tooltip(
-            rx.badge(rx.icon("flask-conical", size=12), "Simulated", color_scheme="purple", variant="outline",
-                     radius="full", size="2"),
-            content="A simulated server: it runs inside SkyPanel, not at a cloud provider.",
-        ),
-        rx.fragment(),
-    )
+def detail_simulated_badge() -> rx.Component:
+    return rx.cond(S.simulated, simulated_badge("2"), rx.fragment())
 
 
 def copy_button(value, what: str) -> rx.Component:
@@ -171,8 +151,8 @@ def _header() -> rx.Component:
             ready,
             rx.flex(
                 rx.text(S.label, style={"overflow_wrap": "anywhere"}),
-                status_badge(),
-                simulated_badge(),
+                detail_status_badge(),
+                detail_simulated_badge(),
                 align="center",
                 spacing="3",
                 wrap="wrap",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from skypanel.components.filters import clear_filters_button, no_matches, search_field
 from skypanel.components.layout import portal_layout
+from skypanel.components.servers import simulated_badge, status_badge
 from skypanel.components.tables import list_card, paged, refresh_button, table_and_list
 from skypanel.components.widgets import (
     CARD_SIZE,
@@ -26,28 +27,6 @@ MONO = {"font_family": "var(--code-font-family)", "font_size": "var(--font-size-
 
 
 # ---------------------------------------------------------------- pieces shared with other server pages
-
-
-def status_badge(status_label: rx.Var, color: rx.Var, busy: rx.Var, **props) -> rx.Component:
-    """A server status: coloured by state, with a spinner while the server is changing state."""
-    return rx.badge(
-        rx.cond(busy, rx.spinner(size="1"), rx.box(width="6px", height="6px", border_radius="9999px",
-                                                     background_color="currentColor")),
-        status_label,
-        color_scheme=color,
-        variant="soft",
-        radius="full",
-        size="2",
-        style={**NOWRAP, "gap": "6px"},
-        **props,
-    )
-
-
-def simulated_badge() -> rx.Component:
-    return rx.tooltip(
-        rx.badge("Simulated", color_scheme="violet", variant="outline", size="1", radius="full", style=NOWRAP),
-        content="Runs on the built-in simulated provider: no real cloud server is billed.",
-    )
 
 
 def ip_with_copy(ip: rx.Var, more: rx.Var, label: rx.Var) -> rx.Component:
