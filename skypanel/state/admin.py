@@ -425,6 +425,7 @@ class AdminSettingsState(_AdminBase):
     registration_enabled: bool = True
     platform_name: str = ""
     support_email: str = ""
+    runway_hours: str = ""  # the balance a new server needs, in hours of it (typed as text)
     errors: dict[str, str] = {}
 
     def _fetch(self) -> None:
@@ -433,6 +434,7 @@ class AdminSettingsState(_AdminBase):
         self.registration_enabled = bool(values.get("registration_enabled", True))
         self.platform_name = str(values.get("platform_name", ""))
         self.support_email = str(values.get("support_email", ""))
+        self.runway_hours = str(values.get("vps_min_runway_hours", 24))
 
     @rx.event
     def load(self):
@@ -461,11 +463,17 @@ class AdminSettingsState(_AdminBase):
         self.errors = {k: v for k, v in self.errors.items() if k != "support_email"}
 
     @rx.event
+    def set_runway_hours(self, value: str):
+        self.runway_hours = str(value or "")[:10]
+        self.errors = {k: v for k, v in self.errors.items() if k != "vps_min_runway_hours"}
+
+    @rx.event
     def save(self, form: dict | None = None):
         """Store each setting (the service validates and records who changed what)."""
         if isinstance(form, dict):
             self.platform_name = str(form.get("platform_name", self.platform_name) or "")[:200]
             self.support_email = str(form.get("support_email", self.support_email) or "")[:300]
+            self.runway_hours = str(form.get("vps_min_runway_hours", self.runway_hours) or "")[:10]
         self.saving = True
         self.errors = {}
         yield
@@ -476,6 +484,9 @@ class AdminSettingsState(_AdminBase):
                 "registration_enabled": bool(self.registration_enabled),
                 "platform_name": self.platform_name,
                 "support_email": self.support_email,
+                # whole hours; anything else goes to the service as text and is refused with its message
+                "vps_min_runway_hours": int(self.runway_hours.strip()) if self.runway_hours.strip().isdigit()
+                else self.runway_hours,
             }
             for key, value in wanted.items():
                 try:
@@ -490,6 +501,8 @@ class AdminSettingsState(_AdminBase):
                 self.platform_name = wanted["platform_name"]
             if "support_email" in errors:
                 self.support_email = wanted["support_email"]
+            if "vps_min_runway_hours" in errors:
+                self.runway_hours = str(wanted["vps_min_runway_hours"])
         except ServiceError as exc:
             yield self._fail(exc)
             return

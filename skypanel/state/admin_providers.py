@@ -46,7 +46,7 @@ class AdminProvidersState(_AdminBase):
     add_open: bool = False
     add_kind: str = "linode"
     add_error: str = ""
-    adding: bool = False
+    saving: bool = False  # an add or token replacement is being checked with the provider
 
     # rotate token dialog
     rotate_open: bool = False
@@ -134,26 +134,33 @@ class AdminProvidersState(_AdminBase):
             self.add_kind = value
 
     @rx.event
-    def add(self, form_data: dict):
+    async def add(self, form_data: dict):
+        """Checks the token with the provider before saving (a few seconds at most: the spinner
+        shows meanwhile)."""
         values = form_values(form_data, "name", "token", "base_url")
         if values is None:
-            return rx.toast.error(BAD_REQUEST)
+            yield rx.toast.error(BAD_REQUEST)
+            return
         name, token, base_url = values
         if self.add_kind == "simulated":  # its form has no token or URL fields
             token, base_url = "", ""
-        self.add_error = ""
+        self.add_error, self.saving = "", True
+        yield
         try:
             actor = self._require_actor()
-            added = provider_accounts.add_account(actor, kind=self.add_kind, name=name, token=token,
-                                                  base_url=base_url)
+            added = await provider_accounts.connect_account(actor, kind=self.add_kind, name=name, token=token,
+                                                            base_url=base_url)
             self._fetch()
         except ValidationError as exc:
             self.add_error = exc.message
-            return None
+            return
         except ServiceError as exc:
-            return self._fail(exc)
+            yield self._fail(exc)
+            return
+        finally:
+            self.saving = False
         self.add_open = False
-        return rx.toast.success(f"Added {added['name']}. Test the connection, then choose its regions.")
+        yield rx.toast.success(f"Added {added['name']}. Choose the regions you offer.")
 
     # ---- active flag ----
 
@@ -218,21 +225,28 @@ class AdminProvidersState(_AdminBase):
             self.rotate_error = ""
 
     @rx.event
-    def rotate(self, form_data: dict):
+    async def rotate(self, form_data: dict):
+        """The new token is checked with the provider before it replaces the stored one."""
         values = form_values(form_data, "token")
         if values is None or not self.rotate_id:
-            return rx.toast.error(BAD_REQUEST)
+            yield rx.toast.error(BAD_REQUEST)
+            return
+        self.rotate_error, self.saving = "", True
+        yield
         try:
             actor = self._require_actor()
-            account = provider_accounts.rotate_token(actor, self.rotate_id, token=values[0])
+            account = await provider_accounts.replace_token(actor, self.rotate_id, token=values[0])
             self._fetch()
         except ValidationError as exc:
             self.rotate_error = exc.message
-            return None
+            return
         except ServiceError as exc:
-            return self._fail(exc)
+            yield self._fail(exc)
+            return
+        finally:
+            self.saving = False
         self.rotate_open = False
-        return rx.toast.success(f"Token replaced for {account['name']}. Test the connection again.")
+        yield rx.toast.success(f"Token replaced for {account['name']}. Test the connection again.")
 
     # ---- allowed regions ----
 

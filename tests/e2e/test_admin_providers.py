@@ -37,8 +37,12 @@ def test_admin_adds_and_tests_a_digitalocean_account(new_context):
         dialog.get_by_label("Provider").click()
         page.get_by_role("option", name="DigitalOcean").click()
         dialog.get_by_label("Name").fill(name)
-        dialog.get_by_label("API token").fill(DO_TOKEN)
+        # A wrong token is checked with the provider and refused with its message; nothing is saved.
+        dialog.get_by_label("API token").fill("dop_v1_" + "0" * 64)
         dialog.get_by_label("API base URL (optional)").fill(do_url)
+        dialog.get_by_role("button", name="Add provider").click()
+        expect(dialog.get_by_text("DigitalOcean did not accept this token", exact=False)).to_be_visible()
+        dialog.get_by_label("API token").fill(DO_TOKEN)
         dialog.get_by_role("button", name="Add provider").click()
         expect(dialog).to_be_hidden()
 
@@ -46,7 +50,7 @@ def test_admin_adds_and_tests_a_digitalocean_account(new_context):
         expect(row).to_be_visible()
         expect(row.get_by_text("DigitalOcean")).to_be_visible()
         expect(row.get_by_text("•••• " + DO_TOKEN[-4:])).to_be_visible()
-        expect(row.get_by_text("Never tested")).to_be_visible()
+        expect(row.get_by_text("Connected", exact=True)).to_be_visible()  # the token was checked when added
 
         row.get_by_role("button", name="Test connection").click()
         expect(page.get_by_text(re.compile(r"Connected to DigitalOcean: \d+ region\(s\) available\.")).first).to_be_visible()
@@ -73,6 +77,7 @@ def test_admin_adds_and_tests_a_digitalocean_account(new_context):
         expect(row.get_by_role("switch", name="Active: " + name)).not_to_be_checked()
 
         new_token = DO_TOKEN[:-4] + "Wq7k"
+        state.token = new_token  # the provider issued a new token; the replacement is checked with it
         row.get_by_role("button", name="Rotate token").click()
         rotate = page.get_by_role("dialog", name="Rotate token")
         rotate.get_by_label("New API token").fill(new_token)

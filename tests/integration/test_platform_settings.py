@@ -105,3 +105,27 @@ def test_a_hand_edited_bad_value_reads_as_the_default(db):
         s.execute(text("INSERT INTO platform_settings (key, value, updated_at) "
                        "VALUES ('registration_enabled', '\"nope\"'::jsonb, now())"))
     assert ps.registration_enabled() is True
+
+
+async def test_admin_page_sets_the_balance_a_new_server_needs(db):
+    from skypanel.backend.services import auth
+    from skypanel.state.admin import AdminSettingsState
+
+    from .factories import PASSWORD
+    from .reflex_client import Client, register_pages
+
+    register_pages()
+    make_user("root@example.com", "Rita Root", admin=True)
+    token = auth.login(email="root@example.com", password=PASSWORD, ip="127.0.0.7", user_agent="pytest")
+    tab = Client(token["session_token"], ip="127.0.0.7")
+    await tab.open("/admin/settings", "/admin/settings")
+    await tab.call(AdminSettingsState, "load")
+    assert (await tab.root.get_state(AdminSettingsState)).runway_hours == "24"
+    form = {"platform_name": "SkyPanel", "support_email": ps.DEFAULT_SUPPORT_EMAIL}
+    await tab.call(AdminSettingsState, "save", form={**form, "vps_min_runway_hours": "48"})
+    assert ps.get("vps_min_runway_hours") == 48
+    for bad in ("lots", "-1", "9000", "4.5"):
+        await tab.call(AdminSettingsState, "save", form={**form, "vps_min_runway_hours": bad})
+        state = await tab.root.get_state(AdminSettingsState)
+        assert "whole number of hours" in state.errors["vps_min_runway_hours"], bad
+        assert ps.get("vps_min_runway_hours") == 48

@@ -395,3 +395,25 @@ async def test_admin_page_adds_a_simulated_provider_without_a_token_field(staff)
     assert (row["kind"], row["kind_label"], row["simulated"], row["token"]) == (
         "simulated", "Simulated", True, "No token")
     assert pa.list_accounts(staff[0])[0]["kind"] == "simulated"
+
+
+@pytest.mark.parametrize("kind", ["linode", "digitalocean"])
+async def test_a_wrong_token_is_refused_with_the_providers_message_and_nothing_is_saved(staff, linode_url, do_url,
+                                                                                        kind):
+    url = linode_url if kind == "linode" else do_url
+    before = snapshot()
+    with pytest.raises(ValidationError, match="did not accept this token: .*Nothing was saved") as err:
+        await pa.connect_account(staff[0], kind=kind, name="Wrong", token="wrong-token-" + "y" * 20, base_url=url)
+    assert err.value.field == "token" and "wrong-token" not in err.value.message
+    assert changed(before, snapshot()) == set()
+
+
+async def test_connect_checks_the_token_first_and_records_the_check(staff, linode_url):
+    good = await pa.connect_account(staff[0], kind="linode", name="Good", token=LINODE_TOKEN, base_url=linode_url)
+    assert good["last_test_ok"] is True and "region(s) available" in good["last_test_message"]
+    before = snapshot()
+    with pytest.raises(ValidationError, match="Nothing was saved"):
+        await pa.replace_token(staff[0], good["id"], token="wrong-token-" + "z" * 20)
+    assert changed(before, snapshot()) == set()  # the stored token is the good one still
+    with pytest.raises(PermissionDenied):
+        await pa.connect_account(staff[1], kind="linode", name="Nope", token=LINODE_TOKEN, base_url=linode_url)

@@ -440,3 +440,21 @@ async def test_admin_sees_every_organizations_servers_and_customers_cannot(world
     assert total == 1 and items[0]["organization_name"]
     with pytest.raises(PermissionDenied):
         servers.admin_list_servers(w["owner"])
+
+
+async def test_delete_with_two_factor_on_needs_a_valid_code(world, standin):
+    import pyotp
+
+    from skypanel.backend.services import auth
+
+    w = world
+    sid = (await _create(w))["id"]
+    secret = auth.begin_totp_setup(w["owner"])["secret"]
+    recovery = auth.enable_totp(w["owner"], code=pyotp.TOTP(secret).at(utcnow().timestamp() - 30))
+    for code in ("", "000000", None):
+        with pytest.raises(ValidationError):
+            await servers.delete_server(w["owner"], w["org"], sid, confirm_label="web-1", password=PASSWORD, code=code)
+    assert len(standin.linodes) == 1  # nothing happened at the provider
+    await servers.delete_server(w["owner"], w["org"], sid, confirm_label="web-1", password=PASSWORD,
+                                code=recovery[0])
+    assert standin.linodes == {}

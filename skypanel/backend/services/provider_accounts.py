@@ -220,12 +220,29 @@ def client_for(account: ProviderAccount, **client_options: Any) -> Provider:
     def token_provider() -> str:
         return decrypt(token_enc, aad=aad)
 
-    base_url = account.base_url or DEFAULT_BASE_URLS[account.kind]
-    if account.kind == "linode":
-        return LinodeProvider(base_url=base_url, token_provider=token_provider, **client_options)
-    if account.kind == "digitalocean":
-        return DigitalOceanProvider(base_url=base_url, token_provider=token_provider, **client_options)
-    raise ValueError(f"unknown provider kind {account.kind!r}")
+    return _http_client(account.kind, account.base_url, token_provider, **client_options)
+
+
+def _http_client(kind: str, base_url: str | None, token_provider, **client_options: Any) -> Provider:
+    url = base_url or DEFAULT_BASE_URLS[kind]
+    if kind == "linode":
+        return LinodeProvider(base_url=url, token_provider=token_provider, **client_options)
+    if kind == "digitalocean":
+        return DigitalOceanProvider(base_url=url, token_provider=token_provider, **client_options)
+    raise ValueError(f"unknown provider kind {kind!r}")
+
+
+async def _verify_token(kind: str, token: str, base_url: str | None, **client_options: Any) -> int:
+    """Ask the provider with the token before it is stored: a wrong token is refused with the
+    provider's own message and nothing is saved. Returns the number of regions seen."""
+    client = _http_client(kind, base_url, lambda: token, **{"max_attempts": TEST_ATTEMPTS, **client_options})
+    try:
+        return len(await client.list_regions())
+    except ProviderError as exc:
+        raise ValidationError(f"{KIND_LABELS[kind]} did not accept this token: {exc.message or 'refused'}. "
+                              "Nothing was saved.", field="token") from None
+    finally:
+        await client.aclose()
 
 
 # ---- service functions -----------------------------------------------------------------
@@ -336,6 +353,40 @@ def delete_account(actor: Actor, account_id: Any) -> None:
                                 f"{account.name}",
                         details={"kind": account.kind, "name": account.name, "token_last4": account.token_last4})
         s.delete(account)
+
+
+async def connect_account(actor: Actor, *, kind: Any, name: Any, token: Any, base_url: Any = "",
+                          **client_options: Any) -> dict[str, Any]:
+    """What the admin page calls: check the token with the provider first (a wrong one saves
+    nothing), then `add_account`, recording the successful check as the last test."""
+    kind = _kind(kind)
+    if kind not in BUILT_IN_KINDS:
+        clean_token, url = _token(token), _base_url(base_url)
+        _name(name)
+        with session_scope() as s:
+            require_platform_admin(s, actor)  # no provider call on behalf of a non-admin
+        regions = await _verify_token(kind, clean_token, url, **client_options)
+    added = add_account(actor, kind=kind, name=name, token=token, base_url=base_url)
+    if kind in BUILT_IN_KINDS:
+        return added
+    with session_scope() as s:
+        row = _get(s, added["id"], for_update=True)
+        row.last_tested_at, row.last_test_ok = utcnow(), True
+        row.last_test_message = f"Connected to {KIND_LABELS[kind]}: {regions} region(s) available."
+        return _dict(row)
+
+
+async def replace_token(actor: Actor, account_id: Any, *, token: Any, **client_options: Any) -> dict[str, Any]:
+    """What the admin page calls to rotate a token: the new token is checked with the provider
+    first; a wrong one leaves the stored token as it was."""
+    clean_token = _token(token)
+    with session_scope() as s:
+        require_platform_admin(s, actor)
+        account = _get(s, account_id)
+        kind, url = account.kind, account.base_url
+    if kind not in BUILT_IN_KINDS:
+        await _verify_token(kind, clean_token, url, **client_options)
+    return rotate_token(actor, account_id, token=token)
 
 
 async def test_connection(actor: Actor, account_id: Any, **client_options: Any) -> dict[str, Any]:

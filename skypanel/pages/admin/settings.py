@@ -78,6 +78,22 @@ def settings_form() -> rx.Component:
                     hint=HELP.get("support_email", ""),
                     error=S.errors["support_email"],
                 ),
+                rx.separator(size="4"),
+                rx.heading("Servers", as_="h2", size="4", weight="medium"),
+                field(
+                    "Balance needed to create a server (hours)",
+                    rx.input(
+                        id="setting-runway-hours",
+                        name="vps_min_runway_hours",
+                        value=S.runway_hours,
+                        on_change=S.set_runway_hours,
+                        input_mode="numeric",
+                        max_length=4,
+                        width="8rem",
+                    ),
+                    hint=HELP.get("vps_min_runway_hours", ""),
+                    error=S.errors["vps_min_runway_hours"],
+                ),
                 rx.cond(
                     S.errors["registration_enabled"],
                     rx.text(S.errors["registration_enabled"], size="1", color_scheme="red", role="alert"),
