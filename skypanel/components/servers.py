@@ -23,8 +23,7 @@ def status_badge(status_label: rx.Var, color: rx.Var, busy: rx.Var, **props) -> 
 
 
 def simulated_badge(size: str = "1") -> rx.Component:
-    """Marks a server (or plan) of the built-in simulated provider, everywhere the same."""
-    return rx.tooltip(
-        rx.badge("Simulated", color_scheme="violet", variant="outline", size=size, radius="full", style=NOWRAP),
-        content="Runs on the built-in simulated provider: no real cloud server is billed.",
-    )
+    """Marks a server (or plan) of the built-in simulated provider, everywhere the same. A native
+    title, not a Radix tooltip: lists show it on every row, and 50 tooltips slow a page's first paint."""
+    return rx.badge("Simulated", color_scheme="violet", variant="outline", size=size, radius="full", style=NOWRAP,
+                    title="Runs on the built-in simulated provider: no real cloud server is billed.")

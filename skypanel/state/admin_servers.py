@@ -63,56 +63,44 @@ class AdminServersState(SearchMixin, _AdminBase):
         self.provider_filter = value if isinstance(value, str) and len(value) <= 64 else ALL
         yield from self._refilter()
 
-    @rx.event(background=True)
-    async def power(self, server_id: str, action: str):
-        if not isinstance(server_id, str) or action not in servers.POWER:
-            yield rx.toast.error(BAD_REQUEST)
-            return
+    async def _run_action(self, target_id: str, call, success):
+        """Run a provider call for one row in the background: its button spins, then the list
+        reloads and a toast says how it went. `call(actor)` is a service coroutine."""
         async with self:
             actor = self._require_actor()
-            self.busy_id = server_id
+            self.busy_id = target_id
         try:
-            row = await servers.admin_power(actor, server_id, action)
-            message = rx.toast.success(f"{servers.POWER[action][2]}: {row['label']} ({row['status_label']}).")
+            message = rx.toast.success(success(await call(actor)))
         except ServiceError as exc:
             message = rx.toast.error(exc.message)
         async with self:
             self.busy_id = ""
             self._run()
-        yield message
+        return message
+
+    @rx.event(background=True)
+    async def power(self, server_id: str, action: str):
+        if not isinstance(server_id, str) or action not in servers.POWER:
+            yield rx.toast.error(BAD_REQUEST)
+            return
+        yield await self._run_action(
+            server_id, lambda actor: servers.admin_power(actor, server_id, action),
+            lambda row: f"{servers.POWER[action][2]}: {row['label']} ({row['status_label']}).")
 
     @rx.event(background=True)
     async def delete(self, server_id: str, label: str):
         if not isinstance(server_id, str) or not isinstance(label, str):
             yield rx.toast.error(BAD_REQUEST)
             return
-        async with self:
-            actor = self._require_actor()
-            self.busy_id = server_id
-        try:
-            await servers.admin_delete(actor, server_id, confirm_label=label)
-            message = rx.toast.success(f"Deleted {label} at the provider; billing stops.")
-        except ServiceError as exc:
-            message = rx.toast.error(exc.message)
-        async with self:
-            self.busy_id = ""
-            self._run()
-        yield message
+        yield await self._run_action(
+            server_id, lambda actor: servers.admin_delete(actor, server_id, confirm_label=label),
+            lambda _: f"Deleted {label} at the provider; billing stops.")
 
     @rx.event(background=True)
     async def delete_orphan(self, orphan_id: str):
         if not isinstance(orphan_id, str):
             yield rx.toast.error(BAD_REQUEST)
             return
-        async with self:
-            actor = self._require_actor()
-            self.busy_id = orphan_id
-        try:
-            await server_sync.delete_orphan(actor, orphan_id)
-            message = rx.toast.success("The orphan instance was deleted at its provider.")
-        except ServiceError as exc:
-            message = rx.toast.error(exc.message)
-        async with self:
-            self.busy_id = ""
-            self._run()
-        yield message
+        yield await self._run_action(
+            orphan_id, lambda actor: server_sync.delete_orphan(actor, orphan_id),
+            lambda _: "The orphan instance was deleted at its provider.")

@@ -15,6 +15,7 @@ The same list answers two more questions:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -79,7 +80,7 @@ def _accounts_due(force: bool) -> list[ProviderAccount]:
 async def sync_all(*, force: bool = False, **client_options: Any) -> dict[str, int]:
     """One tick of the job: sync every account that is due. Returns counts for logs and tests."""
     totals = {"accounts": 0, "updated": 0, "gone": 0, "orphans": 0, "errors": 0}
-    for account in _accounts_due(force):
+    for account in await asyncio.to_thread(_accounts_due, force):
         try:
             counts = await sync_account(account, **client_options)
         except ProviderError as exc:
@@ -96,10 +97,7 @@ async def sync_account(account: ProviderAccount, **client_options: Any) -> dict[
     client = client_for(account, **client_options)
     try:
         instances = await client.list_instances(tag=OWNER_TAG)
-        with session_scope() as s:
-            pending = {r.id: r.pending_action_id for r in s.exec(select(Server).where(
-                Server.provider_account_id == account.id, col(Server.deleted_at).is_(None),
-                col(Server.pending_action_id).not_in(("", OBSERVED)))).all()}
+        pending = await asyncio.to_thread(_pending_actions, account.id)
         actions = {}
         for sid, action_id in pending.items():
             try:
@@ -109,6 +107,21 @@ async def sync_account(account: ProviderAccount, **client_options: Any) -> dict[
     finally:
         await client.aclose()
     _last_full[account.id] = time.monotonic()
+    # Thousands of rows are merged in one transaction: in a worker thread, so the app's event loop
+    # (every browser's events) never waits for it.
+    return await asyncio.to_thread(_apply, account, instances, actions)
+
+
+def _pending_actions(account_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Servers of the account waiting on a provider action id (DigitalOcean, simulated)."""
+    with session_scope() as s:
+        return {r.id: r.pending_action_id for r in s.exec(select(Server).where(
+            Server.provider_account_id == account_id, col(Server.deleted_at).is_(None),
+            col(Server.pending_action_id).not_in(("", OBSERVED)))).all()}
+
+
+def _apply(account: ProviderAccount, instances: list[Instance], actions: dict) -> dict[str, int]:
+    """Merge the provider's list into our rows: statuses, addresses, gone servers, orphans."""
     by_id = {inst.provider_id: inst for inst in instances}
     counts = {"updated": 0, "gone": 0, "orphans": 0}
     now = utcnow()
