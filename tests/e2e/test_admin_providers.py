@@ -48,7 +48,7 @@ def test_admin_adds_and_tests_a_digitalocean_account(new_context):
 
         row = page.get_by_role("row").filter(has_text=name)
         expect(row).to_be_visible()
-        expect(row.get_by_text("DigitalOcean")).to_be_visible()
+        expect(row.get_by_text("DigitalOcean", exact=True)).to_be_visible()
         expect(row.get_by_text("•••• " + DO_TOKEN[-4:])).to_be_visible()
         expect(row.get_by_text("Connected", exact=True)).to_be_visible()  # the token was checked when added
 
