@@ -203,12 +203,12 @@ def _client(session: Session, server: Server, **client_options: Any) -> Provider
 
 
 def _capabilities(kind: str) -> Capabilities:
-    from skypanel.backend.providers import digitalocean, linode
-    if kind == "linode":
-        return linode.LinodeProvider.capabilities
-    if kind == "digitalocean":
-        return digitalocean.DigitalOceanProvider.capabilities
-    return Capabilities(*([True] * len(Capabilities.__dataclass_fields__)))
+    """What the server's provider can do, as its client class declares it (one source of truth)."""
+    from skypanel.backend.providers.digitalocean import DigitalOceanProvider
+    from skypanel.backend.providers.linode import LinodeProvider
+    from skypanel.backend.providers.simulated import SimulatedProvider
+    return {"linode": LinodeProvider, "digitalocean": DigitalOceanProvider,
+            "simulated": SimulatedProvider}[kind].capabilities
 
 
 def _region_label(session: Session, account_id: uuid.UUID, region: str) -> str:
