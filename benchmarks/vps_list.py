@@ -139,10 +139,12 @@ def browser_page_load(database_url: str, runs: int) -> None:
             page.wait_for_url("**/dashboard", timeout=60_000)
             page.goto("/vps")
             page.get_by_role("link", name=ROW_LINK).first.wait_for(timeout=60_000)  # warm (first compile)
-            hard, nav, floor, tab = [], [], [], []
+            hard, nav, floor, tab, opening = [], [], [], [], []
             for _ in range(runs):
                 start = time.perf_counter()  # a new tab (signed in, no state of this tab on the server yet)
                 fresh = context.new_page()
+                opening.append(time.perf_counter() - start)  # the browser opening an empty tab
+                start = time.perf_counter()
                 fresh.goto("/vps")
                 fresh.get_by_role("link", name=ROW_LINK).first.wait_for(timeout=60_000)
                 tab.append(time.perf_counter() - start)
@@ -164,7 +166,8 @@ def browser_page_load(database_url: str, runs: int) -> None:
             browser.close()
         print(f"/vps via the sidebar link, rows shown   {_ms(nav)}   target < 1000 ms")
         print(f"/vps full page load, rows shown         {_ms(hard)}   target < 1000 ms")
-        print(f"/vps opened in a new tab, rows shown    {_ms(tab)}   target < 1000 ms")
+        print(f"/vps in a new tab, rows shown           {_ms(tab)}   target < 1000 ms   (after the browser "
+              f"opened the empty tab: {_ms(opening)})")
         print(f"/ssh-keys full page load (empty list)   {_ms(floor)}   (the same load with no servers: "
               f"ratio {statistics.median(hard) / statistics.median(floor):.2f})")
     finally:

@@ -3,6 +3,7 @@
 import reflex as rx
 
 import skypanel.pages  # noqa: F401  (imports every page module; each registers itself)
+from skypanel.backend.api.http_cache import immutable_assets
 from skypanel.backend.api.routes import build_api
 from skypanel.backend.integrations.email import delivery_loop
 from skypanel.backend.jobs import scheduler_loop
@@ -11,7 +12,7 @@ from skypanel.components.theme import APP_STYLE
 
 app = rx.App(
     style=APP_STYLE,
-    api_transformer=build_api(),
+    api_transformer=[build_api(), immutable_assets],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 

@@ -2,7 +2,8 @@
 
 Two layouts, chosen by how much a row holds:
 - `table_and_list`: a table on wide screens and one block per row on phones, for rows with many
-  columns (ledger, activity, the admin lists). The page gives a row renderer for each.
+  columns (ledger, activity, the admin lists). The page gives a row renderer for each; the browser
+  builds only the one that shows (`components.media`).
 - `responsive_table`: one table whose secondary columns hide on phones and are repeated in a
   phone-only line of the first cell, for short rows (organizations, members, sessions).
 
@@ -15,12 +16,12 @@ from typing import Any, Callable
 
 import reflex as rx
 
+from skypanel.components.media import narrow_only, wide_only
 from skypanel.components.widgets import CARD_SIZE
 
 # Responsive display values (Reflex breakpoints [base, >=30em, >=48em]): the layout shows its
 # sidebar from 48em; below that, tables give way to lists or drop their secondary columns.
 DESKTOP_CELL = ["none", "none", "table-cell"]
-DESKTOP_ONLY = ["none", "none", "block"]
 PHONE_ONLY = ["block", "block", "none"]
 
 RowRenderer = Callable[[Any], rx.Component]
@@ -56,18 +57,16 @@ def table_and_list(
         ),
         width="100%",
         overflow_x="auto",
-        display=DESKTOP_ONLY,
         opacity=faded,
         transition="opacity 120ms",
     )
     phone_list = rx.box(
         rx.foreach(rows, render_item),
-        display=PHONE_ONLY,
         width="100%",
         border_top=f"1px solid {rx.color('gray', 4)}",
         opacity=faded,
     )
-    return rx.fragment(table, phone_list)
+    return rx.fragment(wide_only(table), narrow_only(phone_list))
 
 
 def responsive_table(

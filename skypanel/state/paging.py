@@ -95,10 +95,13 @@ class PagingMixin(rx.State, mixin=True):
         return rows
 
     def _load_first_page(self, **fetch_args):
-        """For `load` handlers (after resetting their filters): skeletons, then page 1."""
+        """For `load` handlers (after resetting their filters): skeletons, then page 1. On a fresh
+        tab the skeletons already show, so nothing is sent before the data."""
+        showing_skeletons = self.loading
         self.loading = True
         self.page = 1
-        yield
+        if not showing_skeletons:
+            yield
         yield self._run(**fetch_args)
 
     def _reload(self):
