@@ -1,4 +1,4 @@
-"""PayPal: the REST client, the local stand-in, and `client()` built from settings.
+"""PayPal: the REST client, the local stand-in, and `new_client()` built from settings.
 
 Without PAYPAL_CLIENT_ID (and outside production) the client talks to the stand-in mounted in
 this app at STANDIN_PREFIX, with the stand-in's own credentials and webhook id.
@@ -20,7 +20,7 @@ _overrides: dict[str, Any] = {}
 
 
 def configure(**kwargs: Any) -> None:
-    """Replace the client options used by `client()` (empty = back to settings)."""
+    """Replace the client options used by `new_client()` (empty = back to settings)."""
     _overrides.clear()
     _overrides.update(kwargs)
 
@@ -34,7 +34,7 @@ def is_standin() -> bool:
     return bool(_overrides.get("standin", False)) if _overrides else get_settings().paypal_standin
 
 
-def client() -> PayPalClient:
+def new_client() -> PayPalClient:
     """A new client for one operation (cheap: the OAuth token is cached per app across clients)."""
     if _overrides:
         kwargs = {k: v for k, v in _overrides.items() if k != "standin"}
@@ -51,5 +51,5 @@ def client() -> PayPalClient:
     return PayPalClient(base, standin.CLIENT_ID, standin.CLIENT_SECRET, webhook_id=standin.WEBHOOK_ID)
 
 
-__all__ = ["PayPalClient", "PayPalError", "approve_link", "available", "client", "configure", "is_standin",
+__all__ = ["PayPalClient", "PayPalError", "approve_link", "available", "configure", "new_client", "is_standin",
            "money_str", "order_capture"]

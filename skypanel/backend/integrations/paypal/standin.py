@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = "standin-client-id"
 CLIENT_SECRET = "standin-client-secret"
-WEBHOOK_ID = "STANDIN-WEBHOOK-1"
+WEBHOOK_ID = "STANDINWEBHOOK1"
 TOKEN_SECONDS = 32400
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-STANDIN"
 
@@ -121,13 +121,14 @@ class StandInState:
         order = self.orders[order_id]
         if order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
             order["status"] = "APPROVED"
-            order["payer"] = {"payer_id": _id("PAYER"), "email_address": "buyer@standin.example",
+            payer_id = "".join(secrets.choice("23456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(13))
+            order["payer"] = {"payer_id": payer_id, "email_address": "buyer@standin.example",
                               "name": {"given_name": "Stand-in", "surname": "Buyer"}}
 
     # -- webhook events, signed like PayPal (transmission id | time | webhook id | crc32 of body) --
     def _signature(self, transmission_id: str, transmission_time: str, webhook_id: str, body: bytes) -> str:
         message = f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body)}".encode()
-        return base64.b64encode(hmac.new(self.signing_key, message, hashlib.sha256).digest()).decode()
+        return "sig" + hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
 
     def make_event(self, event_type: str, resource: dict[str, Any], resource_type: str = "capture",
                    event_id: str | None = None) -> dict[str, Any]:
