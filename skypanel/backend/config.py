@@ -51,6 +51,12 @@ class Settings(BaseSettings):
 
     bcrypt_rounds: int = 12
 
+    paypal_client_id: str | None = Field(None, description="PayPal REST app; unset = local stand-in (not in production)")
+    paypal_client_secret: str | None = None
+    paypal_webhook_id: str | None = Field(None, description="id of the webhook registered for this app at PayPal")
+    paypal_mode: str = Field("sandbox", description="sandbox | live (picks the API host)")
+    paypal_base_url: str | None = Field(None, description="override the PayPal API host (e.g. a proxy)")
+
     simulated_delay_scale: float = Field(
         1.0, ge=0, le=1000,
         description="simulated provider: multiplies its state-change delays (1 = realistic, 0 = instant)")
@@ -61,6 +67,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.skypanel_env == "production"
+
+    @property
+    def paypal_standin(self) -> bool:
+        """The local PayPal stand-in is used (and mounted) only without credentials, never in production."""
+        return not self.paypal_client_id and not self.is_production
 
     @property
     def allowed_origins(self) -> list[str]:

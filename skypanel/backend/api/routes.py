@@ -6,9 +6,12 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from skypanel.backend.config import get_settings
 from skypanel.backend.db import get_engine
+
+WEBHOOK_MAX_BYTES = 256 * 1024
 
 
 async def health(request: Request) -> JSONResponse:
@@ -21,5 +24,23 @@ async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "degraded", "database": type(exc).__name__}, status_code=503)
 
 
+async def paypal_webhook(request: Request) -> JSONResponse:
+    """PayPal webhook deliveries: verified with PayPal, acted on once (services/topups.py)."""
+    from skypanel.backend.services import topups
+
+    body = await request.body()
+    if len(body) > WEBHOOK_MAX_BYTES:
+        return JSONResponse({"error": "too large"}, status_code=413)
+    status, note = await topups.handle_webhook(dict(request.headers), body)
+    return JSONResponse({"result": note}, status_code=status)
+
+
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health)])
+    routes = [Route("/api/health", health), Route("/api/paypal/webhook", paypal_webhook, methods=["POST"])]
+    if get_settings().paypal_standin:  # no PayPal credentials, not production: the local stand-in
+        from skypanel.backend.integrations.paypal import STANDIN_PREFIX, standin
+
+        state = standin.StandInState()
+        state.webhook_url = get_settings().public_url.rstrip("/") + "/api/paypal/webhook"
+        routes.append(Mount(STANDIN_PREFIX, app=standin.create_app(state)))
+    return Starlette(routes=routes)

@@ -2,6 +2,7 @@
 
 from .activity import ActivityLog
 from .orgs import Invitation, Membership, Organization, Role
+from .payments import Payment, PaymentFlag, PaymentRefund, PayPalWebhookEvent
 from .platform import EmailMessage, PlatformSetting
 from .providers import ProviderAccount
 from .servers import OrphanServer, Plan, PlanPrice, ProviderCatalog, Server, ServerCharge, SshKey
@@ -11,7 +12,7 @@ from .wallet import LedgerEntry, Wallet
 
 __all__ = [
     "ActivityLog", "AuthThrottle", "EmailMessage", "Invitation", "LedgerEntry", "Membership", "Organization",
-    "OrphanServer", "PasswordResetToken", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
+    "OrphanServer", "PasswordResetToken", "Payment", "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
     "SimulatedAction", "SimulatedInstance", "SshKey", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
     "UserSession", "Wallet",
 ]

@@ -65,6 +65,12 @@ def _hours(value: Any, label: str) -> int:
     return value
 
 
+def _dollars(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+        raise ValidationError(f"{label} must be a whole number of dollars from 1 to 100,000.", field="value")
+    return value
+
+
 #: White-label names customers see for the plan categories (models.servers.PLAN_CATEGORIES).
 DEFAULT_CATEGORY_NAMES = {"standard": "Standard", "cpu": "Dedicated CPU", "memory": "High Memory",
                           "storage": "Storage", "gpu": "GPU"}
@@ -117,6 +123,10 @@ SETTINGS: dict[str, SettingSpec] = {
     "plan_category_names": SettingSpec(dict(DEFAULT_CATEGORY_NAMES), "Plan category names",
                                        "What customers see for each plan category (white-label names).",
                                        _category_names),
+    "topup_min_amount": SettingSpec(5, "Smallest top-up (USD)", "The least a customer can add to a wallet "
+                                    "with PayPal in one payment.", _dollars),
+    "topup_max_amount": SettingSpec(1000, "Largest top-up (USD)", "The most a customer can add to a wallet "
+                                    "with PayPal in one payment.", _dollars),
 }
 
 DEFAULTS: dict[str, Any] = {key: spec.default for key, spec in SETTINGS.items()}

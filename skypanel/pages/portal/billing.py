@@ -8,6 +8,7 @@ from skypanel.backend.services import wallet
 from skypanel.components.filters import clear_filters_button, date_range_fields, no_matches
 from skypanel.components.layout import portal_layout
 from skypanel.components.ledger import ledger_entries
+from skypanel.components.topup import add_funds_button
 from skypanel.components.tables import list_card, list_heading, paged
 from skypanel.components.widgets import (
     CARD_SIZE,
@@ -191,6 +192,7 @@ def billing_page() -> rx.Component:
                 "Wallet balance and transactions",
             ),
             rx.cond(BillingState.denied | BillingState.loading, rx.fragment(), export_button()),
+            rx.cond(BillingState.denied | BillingState.loading, rx.fragment(), add_funds_button()),
         ),
         rx.cond(
             BillingState.loading,
