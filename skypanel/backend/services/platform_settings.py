@@ -65,6 +65,12 @@ def _hours(value: Any, label: str) -> int:
     return value
 
 
+def _days(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 365:
+        raise ValidationError(f"{label} must be a whole number of days from 0 to 365.", field="value")
+    return value
+
+
 #: White-label names customers see for the plan categories (models.servers.PLAN_CATEGORIES).
 DEFAULT_CATEGORY_NAMES = {"standard": "Standard", "cpu": "Dedicated CPU", "memory": "High Memory",
                           "storage": "Storage", "gpu": "GPU"}
@@ -117,6 +123,11 @@ SETTINGS: dict[str, SettingSpec] = {
     "plan_category_names": SettingSpec(dict(DEFAULT_CATEGORY_NAMES), "Plan category names",
                                        "What customers see for each plan category (white-label names).",
                                        _category_names),
+    "suspension_grace_hours": SettingSpec(24, "Grace period before suspension (hours)",
+                                          "How long a balance may stay below zero before the organization's "
+                                          "servers are powered off.", _hours),
+    "termination_after_days": SettingSpec(0, "Delete suspended servers after (days)",
+                                          "Servers suspended this many days are deleted. 0 = never.", _days),
 }
 
 DEFAULTS: dict[str, Any] = {key: spec.default for key, spec in SETTINGS.items()}
