@@ -334,3 +334,62 @@ async def test_no_servers_means_no_runway_alerts(db):
     await dunning.run()
     assert _emails() == []
     assert dunning.overview(owner, org)["runway_words"] == "no servers are running"
+
+
+# ---- through the page states (reflex_client) -------------------------------------------
+
+async def test_billing_page_and_banner_through_the_states(world):
+    from skypanel.backend.services import auth
+    from skypanel.state.admin_suspensions import AdminSuspensionsState
+    from skypanel.state.billing import BillingState
+    from skypanel.state.session import SessionState
+
+    from .reflex_client import Client, register_pages
+    register_pages()
+    org = world["org"]
+    token = auth.login(email="owner@aurora.example.com", password=PASSWORD, ip="10.1.0.1",
+                       user_agent="pytest-state-client")["session_token"]
+    tab = Client(token, ip="10.1.0.1")
+    await tab.open("/billing", "/billing")
+    await tab.call(SessionState, "require_login")
+    await tab.call(BillingState, "load")
+    page = await tab.root.get_state(BillingState)
+    assert page.burn == "$0.02/h" and page.runway == "lasts about 20 days 19 hours"
+    assert len(page.chart) == 30 and len(page.per_server) == 2 and page.suspension_text == ""
+    assert (await tab.root.get_state(SessionState)).billing_alert == ""
+
+    _set_balance(org, "-1")
+    await dunning.run(now=utcnow() + timedelta(hours=25))
+    await tab.call(SessionState, "require_login")
+    shell = await tab.root.get_state(SessionState)
+    assert shell.billing_alert_level == "red" and "Add $1.00 to resume your servers" in shell.billing_alert
+    await tab.call(BillingState, "load")
+    page = await tab.root.get_state(BillingState)
+    assert "Add $1.00 to resume your servers" in page.suspension_text
+    assert {r["state"] for r in page.per_server} == {"Suspended"}
+
+    # Another organization's owner sees only their own (empty) billing, never Aurora's.
+    make_user("mallory@else.example.com", "Mallory", org_name="Else")
+    bad = auth.login(email="mallory@else.example.com", password=PASSWORD, ip="10.1.0.2",
+                     user_agent="pytest-state-client")["session_token"]
+    other = Client(bad, ip="10.1.0.2")
+    await other.open("/billing", "/billing")
+    await other.call(SessionState, "require_login")
+    sent = await other.call(BillingState, "load")
+    assert "web-1" not in sent and "Aurora" not in sent and "-$1.00" not in sent
+    sent = await other.call(AdminSuspensionsState, "load")
+    assert "Aurora" not in sent
+
+    admin_token = auth.login(email="root@skypanel.example.com", password=PASSWORD, ip="10.1.0.3",
+                             user_agent="pytest-state-client")["session_token"]
+    adm = Client(admin_token, ip="10.1.0.3")
+    await adm.open("/admin/suspensions", "/admin/suspensions")
+    await adm.call(SessionState, "require_admin")
+    await adm.call(AdminSuspensionsState, "load")
+    rows = (await adm.root.get_state(AdminSuspensionsState)).rows
+    assert [(r["name"], r["status_label"]) for r in rows] == [("Aurora", "Suspended")]
+    await adm.call(AdminSuspensionsState, "open_hold", org_id=str(org), name="Aurora")
+    until = (utcnow() + timedelta(days=2)).date().isoformat()
+    await adm.call(AdminSuspensionsState, "place_hold", form_data={"until": until, "reason": "Paying by wire"})
+    rows = (await adm.root.get_state(AdminSuspensionsState)).rows
+    assert rows[0]["status_label"] == "On hold" and not any(r.suspended_at for r in _server_rows(world["servers"]))
