@@ -111,7 +111,7 @@ def spend_chart() -> rx.Component:
                 rx.recharts.bar_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False, stroke="var(--gray-5)"),
                     rx.recharts.x_axis(data_key="day", tick=tick, tick_line=False, axis_line=False, min_tick_gap=24),
-                    rx.recharts.y_axis(tick=tick, tick_line=False, axis_line=False, width=48, unit="$"),
+                    rx.recharts.y_axis(tick=tick, tick_line=False, axis_line=False, width=48),
                     rx.recharts.graphing_tooltip(
                         content_style={"background": "var(--color-panel-solid)", "border": "1px solid var(--gray-6)",
                                        "borderRadius": "var(--radius-3)", "fontSize": "12px"},
