@@ -98,9 +98,16 @@ async def _refresh_catalogs() -> int:
     return done
 
 
+async def _dunning() -> Any:
+    """Runway alerts, suspensions, resumptions and terminations (services/dunning.py)."""
+    from skypanel.backend.services import dunning
+    return await dunning.run()
+
+
 ASYNC_JOBS: dict[str, tuple[Callable[[], Awaitable[Any]], dict]] = {
     "sync_servers": (_sync_servers, {"trigger": "interval", "seconds": 5}),
     "refresh_catalogs": (_refresh_catalogs, {"trigger": "interval", "hours": 6}),
+    "dunning": (_dunning, {"trigger": "interval", "minutes": 3}),
 }
 
 

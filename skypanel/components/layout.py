@@ -49,6 +49,7 @@ ADMIN_NAV: list[NavItem] = [
     ("Plans", "/admin/plans", "tags", None),
     ("Providers", "/admin/providers", "cloud", None),
     ("Payments", "/admin/payments", "credit-card", None),
+    ("Suspensions", "/admin/suspensions", "octagon-pause", None),
     ("Outbox", "/admin/outbox", "inbox", None),
     ("Settings", "/admin/settings", "settings", None),
 ]
@@ -364,6 +365,31 @@ def _impersonation_banner() -> rx.Component:
     )
 
 
+def _billing_banner() -> rx.Component:
+    """Low runway, negative balance or suspension of the active organization (services/dunning.py)."""
+    return rx.cond(
+        SessionState.billing_alert,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("wallet", size=16)),
+            rx.callout.text(
+                SessionState.billing_alert,
+                rx.cond(
+                    SessionState.billing_alert_link,
+                    rx.fragment(" ", rx.link("Go to billing", href="/billing", weight="medium")),
+                    rx.fragment(),
+                ),
+            ),
+            color_scheme=rx.cond(SessionState.billing_alert_level == "red", "red", "amber"),
+            size="1",
+            width="100%",
+            margin_bottom="var(--space-4)",
+            role="alert",
+            data_testid="billing-banner",
+        ),
+        rx.fragment(),
+    )
+
+
 def _topbar(crumbs: list[tuple[str, str]], title: Any, nav_items: list[NavItem], *, admin: bool) -> rx.Component:
     return rx.flex(
         # phone: menu + logo
@@ -423,6 +449,7 @@ def _shell(
             rx.el.main(
                 rx.box(
                     _impersonation_banner(),
+                    rx.fragment() if admin else _billing_banner(),
                     # phones: the trail sits above the title, since the top bar has no room
                     rx.box(breadcrumbs(crumbs, title), display=MOBILE_FLEX, margin_bottom="var(--space-3)")
                     if crumbs

@@ -1,4 +1,6 @@
-"""/billing: the active organization's wallet balance and ledger (paged, filtered, CSV export).
+"""/billing: the active organization's wallet overview (balance, burn rate, runway, month-to-date
+spend and forecast, 30-day chart, spend per server; from services/dunning.py) and its ledger
+(paged, filtered, CSV export).
 
 The organization is re-derived from the signed-in user on every event (never taken from the
 browser), and the wallet service checks `billing_view` itself.
@@ -11,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from skypanel.backend.services import wallet
+from skypanel.backend.services import dunning, wallet
 from skypanel.backend.services.errors import PermissionDenied, ServiceError
 from skypanel.state.formatting import format_datetime, format_money, is_negative
 from skypanel.state.paging import ALL, DateRangeMixin
@@ -60,6 +62,17 @@ class BillingState(DateRangeMixin, SessionState):
     balance_updated: str = ""
     entries: list[dict[str, str]] = []
     kind: str = ALL
+    # overview (display strings; the chart's amounts are numbers for the plot only, labels are exact)
+    burn: str = ""
+    runway: str = ""
+    runway_hours: str = ""
+    month_to_date: str = ""
+    forecast: str = ""
+    month_label: str = ""
+    chart: list[dict] = []
+    per_server: list[dict[str, str]] = []
+    suspended: bool = False
+    suspension_text: str = ""
 
     @rx.var
     def filtered(self) -> bool:
@@ -84,6 +97,8 @@ class BillingState(DateRangeMixin, SessionState):
             self.balance = format_money(info["balance"], self.currency)
             self.balance_negative = is_negative(info["balance"])
             self.balance_updated = format_datetime(info.get("updated_at"), zone)
+        if with_wallet:
+            self._fetch_overview(actor, org["id"], zone)
         rows = self._fetch_page(
             lambda limit, offset: wallet.list_ledger(actor, org["id"], limit=limit, offset=offset, **filters)
         )
@@ -91,6 +106,33 @@ class BillingState(DateRangeMixin, SessionState):
         if with_wallet and self.total == 0 and self.kind == ALL and not (self.date_from or self.date_to):
             self.balance_updated = ""  # a new wallet: its timestamp is not a "last change"
         self.denied = False
+
+    def _fetch_overview(self, actor, org_id: str, zone: ZoneInfo) -> None:
+        data = dunning.overview(actor, org_id)
+        self.burn = data["burn_display"]
+        self.runway = data["runway_words"]
+        self.runway_hours = data["runway_hours"] or ""
+        self.month_to_date = data["month_to_date_display"]
+        self.forecast = data["forecast_display"]
+        self.month_label = data["month_label"]
+        self.chart = [{"day": p["label"], "amount": float(p["amount"]), "label": p["amount_display"]}
+                      for p in data["chart"]]
+        self.per_server = [
+            {"id": r["id"], "label": r["label"], "hours": str(r["hours"]), "amount": r["amount_display"],
+             "hourly": r["hourly_display"] + "/h" if r["hourly_display"] else "",
+             "state": "Deleted" if r["deleted"] else ("Suspended" if r["suspended"] else ""),
+             "href": "" if r["deleted"] else f"/vps/{r['id']}"}
+            for r in data["per_server"]
+        ]
+        self.suspended = bool(data["suspended"])
+        if data["suspended"]:
+            self.suspension_text = (f"Your servers are suspended since {format_datetime(data['suspended_at'], zone)}. "
+                                    f"Add {data['amount_to_add_display']} to resume your servers.")
+        elif data["suspend_at"]:
+            self.suspension_text = (f"The balance is below zero. Add at least {data['amount_to_add_display']} before "
+                                    f"{format_datetime(data['suspend_at'], zone)} or your servers will be suspended.")
+        else:
+            self.suspension_text = ""
 
     def _fail(self, exc: ServiceError):
         """A role without billing_view gets the page's "no access" panel instead of the ledger."""

@@ -205,6 +205,7 @@ class ServerDetailState(SessionState):
     busy: bool = False
     pending_action: str = ""
     last_error: str = ""
+    suspended_message: str = ""  # suspended for an unpaid balance: what to add (services/dunning.py)
     primary_ip: str = ""
     simulated: bool = False
     provider_kind: str = ""
@@ -433,6 +434,7 @@ class ServerDetailState(SessionState):
         zone = user_zone(actor)
         self.label = d["label"]
         self._apply_status(d)
+        self.suspended_message = str(d.get("suspended_message") or "")
         self.simulated = bool(d.get("simulated"))
         self.provider_kind = str(d.get("provider_kind") or "")
         self.provider_label = str(d.get("provider_label") or "")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from skypanel.backend.services import auth, orgs
+from skypanel.backend.services import auth, dunning, orgs
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import AuthRequired, NotFound, ServiceError
 from skypanel.state.formatting import zone_named
@@ -63,6 +63,10 @@ class SessionState(rx.State):
     # The user's saved theme, set once at sign-in so it follows them to a new browser;
     # the shell applies it client-side and clears it (the local toggle stays in charge after).
     theme_to_apply: str = ""
+    # The active organization's billing alert (low runway, negative balance, suspension) for the shell.
+    billing_alert: str = ""
+    billing_alert_level: str = ""
+    billing_alert_link: bool = False
 
     # ---- server-side helpers (not callable from the browser) ----
     def _client(self) -> tuple[str, str]:
@@ -93,6 +97,10 @@ class SessionState(rx.State):
         self.active_org_id = active["id"] if active else ""
         self.active_org_name = active["name"] if active else ""
         self.permissions = list(active["permissions"]) if active else []
+        alert = dunning.banner(actor, active["id"]) if active else None
+        self.billing_alert = alert["message"] if alert else ""
+        self.billing_alert_level = alert["level"] if alert else ""
+        self.billing_alert_link = bool(alert and alert["link"])
 
     def _signed_in(self, session_token: str) -> None:
         """Hold the new session in this browser and bring the user's saved theme along."""
@@ -107,6 +115,8 @@ class SessionState(rx.State):
         self.is_admin = self.impersonating = False
         self.organizations = []
         self.permissions = []
+        self.billing_alert = self.billing_alert_level = ""
+        self.billing_alert_link = False
 
     def _login_redirect(self):
         path = self.router.url.path or "/dashboard"

@@ -45,6 +45,15 @@ SAMPLE_CONTEXT = {
                            "when": dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)},
     "new_sign_in": {"name": "Ada <Lovelace>", "ip": "203.0.113.9", "user_agent": "Firefox/130",
                     "when": dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)},
+    "runway_low": {"name": "Ada <Lovelace>", "organization_name": "Acme & Sons", "runway": "lasts about 20 hours",
+                   "balance": "$0.40", "burn": "$0.02 per hour", "threshold": "below 24 hours", "grace_hours": 24,
+                   "billing_url": "/billing"},
+    "balance_negative": {"name": "Ada <Lovelace>", "organization_name": "Acme & Sons", "balance": "-$3.10",
+                         "burn": "$0.02 per hour", "amount_to_add": "$3.10", "billing_url": "/billing",
+                         "suspend_at": dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)},
+    "servers_suspended": {"name": "Ada <Lovelace>", "organization_name": "Acme & Sons", "balance": "-$3.10",
+                          "amount_to_add": "$3.10", "servers": "2", "grace_hours": 24, "billing_url": "/billing",
+                          "terminate_at": dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)},
 }
 
 

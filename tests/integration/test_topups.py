@@ -415,3 +415,37 @@ def test_refund_needs_admin_and_valid_input(pp, owner, state, admin):
     with pytest.raises(NotFound):
         run(topups.refund_payment(admin, "not-a-uuid", "5", "Reason"))
     assert balance(org_id) == Decimal("50")
+
+
+# ---- a top-up ends a suspension at once ------------------------------------------------------
+
+from tests.integration.test_dunning import (  # noqa: E402  (fixtures and helpers of the dunning tests)
+    _provider_status,
+    _server_rows,
+    _set_balance,
+    instant_provider,  # noqa: F401
+    world,  # noqa: F401
+)
+
+
+async def test_a_top_up_that_clears_the_debt_resumes_suspended_servers_at_once(pp, world, state):
+    from datetime import timedelta
+
+    from skypanel.backend.models.base import utcnow
+    from skypanel.backend.services import dunning, server_sync
+
+    org, ids = world["org"], world["servers"]
+    _set_balance(org, "-12.3901")
+    await dunning.run(now=utcnow() + timedelta(hours=24, minutes=5))
+    assert all(r.suspended_at for r in _server_rows(ids))
+    await server_sync.sync_all(force=True)  # time passes: the provider has them powered off
+    assert all(_provider_status(r) == "offline" for r in _server_rows(ids))
+
+    started = await topups.start_topup(world["owner"], str(org), "20.00")
+    state.approve(started["order_id"])
+    done = await topups.complete_topup(world["owner"], str(org), started["order_id"])
+    assert done["status"] == "completed"
+    # No dunning run in between: the credit itself brought the servers back.
+    rows = _server_rows(ids)
+    assert not any(r.suspended_at for r in rows)
+    assert all(_provider_status(r) == "running" for r in rows)

@@ -1,6 +1,7 @@
 """All tables; importing this module registers them on SQLModel.metadata (Alembic's target)."""
 
 from .activity import ActivityLog
+from .dunning import DunningState
 from .orgs import Invitation, Membership, Organization, Role
 from .payments import Payment, PaymentFlag, PaymentRefund, PayPalWebhookEvent
 from .platform import EmailMessage, PlatformSetting
@@ -11,8 +12,9 @@ from .users import AuthThrottle, PasswordResetToken, PendingLogin, RateLimitHit,
 from .wallet import LedgerEntry, Wallet
 
 __all__ = [
-    "ActivityLog", "AuthThrottle", "EmailMessage", "Invitation", "LedgerEntry", "Membership", "Organization",
-    "OrphanServer", "PasswordResetToken", "Payment", "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
+    "ActivityLog", "AuthThrottle", "DunningState", "EmailMessage", "Invitation", "LedgerEntry", "Membership",
+    "Organization", "OrphanServer", "PasswordResetToken", "Payment", "PaymentFlag", "PaymentRefund",
+    "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
     "SimulatedAction", "SimulatedInstance", "SshKey", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
     "UserSession", "Wallet",
 ]

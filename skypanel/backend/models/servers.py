@@ -134,6 +134,10 @@ class Server(SQLModel, table=True):
     updated_at: datetime = ts()
     synced_at: datetime | None = ts(default_now=False)
     deleted_at: datetime | None = ts(default_now=False)
+    # Dunning (services/dunning.py): set while the organization is suspended for a negative balance;
+    # power actions are refused meanwhile. resume_power_on = we powered it off, so we power it on again.
+    suspended_at: datetime | None = ts(default_now=False)
+    resume_power_on: bool = False
 
 
 def root_password_aad(server_id: uuid.UUID) -> bytes:

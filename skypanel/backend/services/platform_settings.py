@@ -71,6 +71,12 @@ def _dollars(value: Any, label: str) -> int:
     return value
 
 
+def _days(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 365:
+        raise ValidationError(f"{label} must be a whole number of days from 0 to 365.", field="value")
+    return value
+
+
 #: White-label names customers see for the plan categories (models.servers.PLAN_CATEGORIES).
 DEFAULT_CATEGORY_NAMES = {"standard": "Standard", "cpu": "Dedicated CPU", "memory": "High Memory",
                           "storage": "Storage", "gpu": "GPU"}
@@ -127,6 +133,11 @@ SETTINGS: dict[str, SettingSpec] = {
                                     "with PayPal in one payment.", _dollars),
     "topup_max_amount": SettingSpec(1000, "Largest top-up (USD)", "The most a customer can add to a wallet "
                                     "with PayPal in one payment.", _dollars),
+    "suspension_grace_hours": SettingSpec(24, "Grace period before suspension (hours)",
+                                          "How long a balance may stay below zero before the organization's "
+                                          "servers are powered off.", _hours),
+    "termination_after_days": SettingSpec(0, "Delete suspended servers after (days)",
+                                          "Servers suspended this many days are deleted. 0 = never.", _days),
 }
 
 DEFAULTS: dict[str, Any] = {key: spec.default for key, spec in SETTINGS.items()}

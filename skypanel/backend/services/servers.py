@@ -259,6 +259,7 @@ def _summary(server: Server, plan: Plan | None, region_label: str) -> dict[str, 
         "monthly": str(price.monthly_total(server.backups_enabled)) if price else "0",
         "hourly": str(price.hourly_total(server.backups_enabled)) if price else "0",
         "created_at": server.created_at.isoformat(),
+        "suspended": server.suspended_at is not None,
     }
 
 
@@ -324,8 +325,16 @@ def get_server(actor: Actor, org_id: Any, server_id: Any) -> dict[str, Any]:
             "can_notes": "notes_manage" in perms,
             "can_view_notes": "notes_view" in perms,
             "synced_at": server.synced_at.isoformat() if server.synced_at else "",
+            "suspended_message": _suspended_message(s, server),
         })
         return data
+
+
+def _suspended_message(session: Session, server: Server) -> str:
+    if server.suspended_at is None:
+        return ""
+    from skypanel.backend.services import dunning
+    return dunning.suspension_message(session, server.organization_id)
 
 
 def statuses(actor: Actor, org_id: Any, server_ids: Any) -> dict[str, dict[str, Any]]:
@@ -572,10 +581,19 @@ def _apply_instance(server: Server, inst) -> None:
 
 # ---- running ---------------------------------------------------------------------------
 
+#: `permission` marker for the billing system (dunning) acting on any server; never reachable from a page.
+SYSTEM = "__system__"
+
+
 def _load(session: Session, actor: Actor, org_id: Any, server_id: Any, permission: str | None, *,
           lock: bool = False) -> Server:
     """The server for an organization member holding `permission`, or (permission None) for a
-    platform admin doing support work on any organization's server."""
+    platform admin doing support work on any organization's server, or (SYSTEM) for the billing job."""
+    if permission == SYSTEM:
+        server = session.get(Server, rbac.parse_uuid(server_id, SERVER_NOT_FOUND), with_for_update=lock)
+        if server is None or server.deleted_at is not None:
+            raise NotFound(SERVER_NOT_FOUND)
+        return server
     if permission is not None:
         return _authorize(session, actor, org_id, server_id, permission, lock=lock)[0]
     require_platform_admin(session, actor)
@@ -591,6 +609,8 @@ async def _act(actor: Actor, org_id: Any, server_id: Any, permission: str | None
     """The shape of every change at the provider: check, call (no transaction open), record."""
     with session_scope() as s:
         server = _load(s, actor, org_id, server_id, permission)
+        if permission != SYSTEM:
+            _refuse_if_suspended(s, server)
         if server.provider_instance_id is None or server.status == "creating":
             raise Conflict("The server is still being created. Try again when it is running.")
         if allowed is not None and server.status not in allowed:
@@ -628,8 +648,31 @@ async def power(actor: Actor, org_id: Any, server_id: Any, action: Any) -> dict[
                       summary=verb, call=lambda c, pid: getattr(c, action)(pid))
 
 
+async def system_power(server_id: Any, action: str, *, clear_resume: bool = False) -> dict[str, Any]:
+    """Power a server on or off for billing (suspension / resumption): the same provider path as a
+    member's action, with the system as actor and no suspension check."""
+    if action not in POWER:
+        raise ValueError(f"unknown power action {action!r}")
+    allowed, busy, verb = POWER[action]
+
+    def update(_s: Session, server: Server, _result) -> None:
+        if clear_resume:
+            server.resume_power_on = False
+
+    return await _act(Actor.system(), None, server_id, SYSTEM, allowed=allowed, busy_status=busy,
+                      action=f"billing_{action}", summary=f"Billing: {verb}", call=lambda c, pid: getattr(c, action)(pid),
+                      update=update)
+
+
+def _refuse_if_suspended(session: Session, server: Server) -> None:
+    """Suspended for an unpaid balance (services/dunning.py): no changes but deletion."""
+    if server.suspended_at is not None:
+        raise Conflict(_suspended_message(session, server))
+
+
 def _require_capability(session: Session, actor: Actor, org_id: Any, server_id: Any, cap: str, what: str) -> Server:
     server, _ = _authorize(session, actor, org_id, server_id, "vps_manage")
+    _refuse_if_suspended(session, server)
     if not getattr(_capabilities(server.provider_kind), cap):
         raise ValidationError(f"{KIND_LABELS.get(server.provider_kind, 'This provider')} does not support {what}.")
     return server

@@ -31,7 +31,7 @@ from skypanel.backend.integrations import paypal
 from skypanel.backend.integrations.paypal import PayPalError
 from skypanel.backend.models import Organization, Payment, PaymentFlag, PaymentRefund, PayPalWebhookEvent, Wallet
 from skypanel.backend.models.base import utcnow
-from skypanel.backend.services import activity, platform_settings, rbac
+from skypanel.backend.services import activity, dunning, platform_settings, rbac
 from skypanel.backend.services.admin import require_platform_admin
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import Conflict, NotFound, ServiceError, ValidationError
@@ -91,10 +91,12 @@ def _money(value: Any) -> Decimal | None:
 async def _after_credit(org_id: uuid.UUID, ledger_entry_id: int) -> None:
     """Runs once after each top-up credit has COMMITTED (never inside the crediting transaction).
 
-    The single hook for what follows a payment (integrator: receipts, resuming suspended servers).
-    A failure here is logged and never undoes or repeats the credit.
+    The single place for what follows a payment: an organization suspended for a negative balance
+    gets its servers back at once (the dunning job would otherwise catch it within minutes). A
+    failure here is logged and never undoes or repeats the credit.
     """
     log.info("top-up credited: organization %s, ledger entry %s", org_id, ledger_entry_id)
+    await dunning.resume_if_paid(org_id)
 
 
 async def _run_after_credit(credited: list[tuple[uuid.UUID, int]]) -> None:

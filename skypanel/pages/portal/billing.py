@@ -1,4 +1,5 @@
-"""/billing: wallet balance and the ledger of the active organization."""
+"""/billing: the active organization's wallet overview (balance, burn rate, runway, this month's
+spend and forecast, 30-day chart, spend per server) and its ledger."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from skypanel.components.widgets import (
     page_header,
     skeleton_card,
     skeleton_rows,
+    stat_card,
 )
 from skypanel.state.billing import BillingState
 from skypanel.state.paging import ALL
@@ -53,6 +55,123 @@ def balance_card() -> rx.Component:
                 ),
                 spacing="4",
             ),
+            width="100%",
+        ),
+        size=CARD_SIZE,
+        width="100%",
+    )
+
+
+def suspension_callout() -> rx.Component:
+    return rx.cond(
+        BillingState.suspension_text,
+        rx.callout(
+            BillingState.suspension_text,
+            icon="octagon-alert",
+            color_scheme="red",
+            size="2",
+            width="100%",
+            data_testid="billing-suspension",
+        ),
+        rx.fragment(),
+    )
+
+
+def figures() -> rx.Component:
+    return rx.grid(
+        stat_card("Burn rate", BillingState.burn, "All live servers, at current prices", icon="flame"),
+        rx.card(
+            rx.vstack(
+                icon_label("hourglass", "Runway"),
+                rx.text("Balance ", BillingState.runway, size="4", weight="bold", data_testid="billing-runway"),
+                rx.text("At the current burn rate", size="1", color_scheme="gray"),
+                spacing="3",
+                width="100%",
+            ),
+            size="2",
+            width="100%",
+        ),
+        stat_card(
+            rx.fragment("Spent in ", BillingState.month_label),
+            BillingState.month_to_date,
+            rx.fragment("Forecast for the month: ", BillingState.forecast),
+            icon="calendar",
+        ),
+        columns=rx.breakpoints(initial="1", sm="3"),
+        spacing="4",
+        width="100%",
+    )
+
+
+def spend_chart() -> rx.Component:
+    tick = {"fontSize": 11, "fill": "var(--gray-10)"}
+    return rx.card(
+        rx.vstack(
+            icon_label("chart-column", "Spend over the last 30 days"),
+            rx.box(
+                rx.recharts.bar_chart(
+                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False, stroke="var(--gray-5)"),
+                    rx.recharts.x_axis(data_key="day", tick=tick, tick_line=False, axis_line=False, min_tick_gap=24),
+                    rx.recharts.y_axis(tick=tick, tick_line=False, axis_line=False, width=48),
+                    rx.recharts.graphing_tooltip(
+                        content_style={"background": "var(--color-panel-solid)", "border": "1px solid var(--gray-6)",
+                                       "borderRadius": "var(--radius-3)", "fontSize": "12px"},
+                        label_style={"color": "var(--gray-11)"},
+                    ),
+                    rx.recharts.bar(data_key="amount", name="Spend ($)", fill="var(--accent-9)", radius=[3, 3, 0, 0],
+                                    is_animation_active=False),
+                    data=BillingState.chart,
+                    width="100%",
+                    height=220,
+                ),
+                width="100%",
+                height="220px",
+                data_testid="billing-chart",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size=CARD_SIZE,
+        width="100%",
+    )
+
+
+def _server_row(row: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(
+            rx.cond(row["href"], rx.link(row["label"], href=row["href"]), rx.text(row["label"])),
+            rx.cond(row["state"], rx.badge(row["state"], color_scheme="gray", variant="soft", margin_left="2"),
+                    rx.fragment()),
+        ),
+        rx.table.cell(row["hourly"], color=rx.color("gray", 11)),
+        rx.table.cell(row["hours"], text_align="right"),
+        rx.table.cell(row["amount"], text_align="right", style={"font_variant_numeric": "tabular-nums"}),
+    )
+
+
+def per_server_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            icon_label("server", rx.fragment("Spend per server in ", BillingState.month_label)),
+            rx.cond(
+                BillingState.per_server.length() > 0,  # type: ignore[attr-defined]
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Server"),
+                            rx.table.column_header_cell("Rate"),
+                            rx.table.column_header_cell("Hours", text_align="right"),
+                            rx.table.column_header_cell("Spent", text_align="right"),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(BillingState.per_server, _server_row)),
+                    variant="ghost",
+                    size="1",
+                    width="100%",
+                ),
+                rx.text("No server has cost anything this month.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
             width="100%",
         ),
         size=CARD_SIZE,
@@ -167,10 +286,19 @@ def loading_view() -> rx.Component:
 
 def billing_body() -> rx.Component:
     return rx.vstack(
+        suspension_callout(),
         rx.grid(
             balance_card(),
             info_card(),
             columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        figures(),
+        rx.grid(
+            spend_chart(),
+            per_server_card(),
+            columns=rx.breakpoints(initial="1", lg="2"),
             spacing="4",
             width="100%",
         ),

@@ -196,6 +196,13 @@ def _notices() -> rx.Component:
             rx.fragment(),
         ),
         rx.cond(
+            S.suspended_message,
+            rx.callout(rx.fragment(S.suspended_message, " ", rx.link("Go to billing", href="/billing")),
+                       icon="octagon-alert", color_scheme="red", size="1", width="100%", role="alert",
+                       data_testid="server-suspended"),
+            rx.fragment(),
+        ),
+        rx.cond(
             S.last_error,
             rx.callout(rx.fragment(rx.text.strong("The last change failed. "), S.last_error), icon="circle-alert",
                        color_scheme="red", size="1", width="100%", role="alert"),
@@ -209,7 +216,7 @@ def _notices() -> rx.Component:
         ),
         spacing="2",
         width="100%",
-        margin_bottom=rx.cond(S.pending_text | S.last_error | S.other_org, "var(--space-4)", "0"),
+        margin_bottom=rx.cond(S.pending_text | S.last_error | S.other_org | S.suspended_message, "var(--space-4)", "0"),
     )
 
 

@@ -11,6 +11,10 @@ Context keys per template (all optional; missing ones fall back to neutral wordi
   password_reset     name, reset_url, expires_minutes, ip
   two_factor_changed name, enabled (bool) or change ("turned on", "turned off", ...), ip, when
   new_sign_in        name, ip, user_agent, when
+  runway_low         name, organization_name, runway, balance, burn, threshold, grace_hours, billing_url
+  balance_negative   name, organization_name, balance, burn, amount_to_add, suspend_at, billing_url
+  servers_suspended  name, organization_name, balance, amount_to_add, servers, grace_hours, terminate_at,
+                     billing_url
 Links may be paths ("/reset-password?token=..."); they are made absolute under PUBLIC_URL.
 """
 

@@ -26,6 +26,10 @@ SUBJECTS: dict[str, str] = {
     "password_reset": "Reset your {{ platform_name }} password",
     "two_factor_changed": "Two-factor authentication {{ change }} for your {{ platform_name }} account",
     "new_sign_in": "New sign-in to your {{ platform_name }} account",
+    "runway_low": "{{ organization_name or 'Your organization' }}: balance {{ runway or 'running low' }}"
+                  " on {{ platform_name }}",
+    "balance_negative": "{{ organization_name or 'Your organization' }}: balance below zero on {{ platform_name }}",
+    "servers_suspended": "{{ organization_name or 'Your organization' }}: servers suspended on {{ platform_name }}",
 }
 
 # template -> the context keys callers pass (documentation; all optional at render time)
@@ -35,6 +39,12 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     "password_reset": ("name", "reset_url", "expires_minutes", "ip"),
     "two_factor_changed": ("name", "enabled", "change", "ip", "when"),
     "new_sign_in": ("name", "ip", "user_agent", "when"),
+    "runway_low": ("name", "organization_name", "runway", "balance", "burn", "threshold", "grace_hours",
+                   "billing_url"),
+    "balance_negative": ("name", "organization_name", "balance", "burn", "amount_to_add", "suspend_at",
+                         "billing_url"),
+    "servers_suspended": ("name", "organization_name", "balance", "amount_to_add", "servers", "grace_hours",
+                          "terminate_at", "billing_url"),
 }
 
 TEMPLATES: tuple[str, ...] = tuple(SUBJECTS)
