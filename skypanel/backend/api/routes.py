@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from skypanel.backend.api import invoices as invoice_routes
 from skypanel.backend.db import get_engine
 
 
@@ -22,4 +23,4 @@ async def health(request: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health)])
+    return Starlette(routes=[Route("/api/health", health), *invoice_routes.ROUTES])
