@@ -160,7 +160,7 @@ def render(data: dict[str, Any]) -> bytes:
         _table(pdf, "Payment received", ["Description", "Reference", "Amount"],
                [width * 0.5, width * 0.3, width * 0.2], rows, ["Total paid", "", money(data.get("total", 0))])
         pdf.font(9, color=GREY)
-        pdf.multi_cell(0, 5, pdf.t(
+        pdf.multi_cell(0, 5, align="L", text=pdf.t(
             f"Paid {_date(data.get('paid_at', ''), True)} and credited to the prepaid wallet. "
             f"Wallet balance after this payment: {money(data.get('balance_after', 0))}."))
     else:
@@ -185,7 +185,7 @@ def render(data: dict[str, Any]) -> bytes:
                    [[_date(m["date"]), m["label"], m.get("description") or m.get("reference") or "",
                      money(m["amount"])] for m in moves])
         pdf.font(8, color=GREY)
-        pdf.multi_cell(0, 4.5, pdf.t(
+        pdf.multi_cell(0, 4.5, align="L", text=pdf.t(
             "Server usage lists each started hour by the hour it was used; server charges are the debits "
             "posted to the wallet in the period (the last hours of a month may be posted early the next month). "
             "Closing balance = opening balance + every ledger entry in the period."))

@@ -5,3 +5,4 @@ from skypanel.pages.portal import activity, billing  # noqa: F401
 from skypanel.pages.portal import ssh_keys  # noqa: F401
 from skypanel.pages.portal import server_create, servers  # noqa: F401
 from skypanel.pages.portal import server_detail  # noqa: F401
+from skypanel.pages.portal import invoices  # noqa: F401
