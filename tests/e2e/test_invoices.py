@@ -70,7 +70,7 @@ def test_monthly_statement_downloads_as_a_pdf(new_context, monkeypatch):
     expect(page.get_by_text("Billing profile saved.")).to_be_visible()
     assert invoices.get_profile(make_actor(uid), org)["country"] == "IE"
 
-    page.get_by_role("link", name=number).click()
+    page.get_by_role("link", name=number, exact=True).click()
     expect(page.get_by_test_id("invoice-number")).to_have_text(number)
     expect(page.get_by_text("Closing balance").first).to_be_visible()
     expect(page.get_by_text("$67.50").first).to_be_visible()

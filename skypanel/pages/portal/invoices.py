@@ -50,7 +50,7 @@ def invoice_row(row) -> rx.Component:
         rx.table.row_header_cell(rx.link(row["number"], href="/billing/invoices/" + row["id"], weight="medium",
                                          style=TABULAR), vertical_align="middle"),
         rx.table.cell(kind_badge(row), vertical_align="middle"),
-        rx.table.cell(rx.text(row["period"], size="2"), vertical_align="middle"),
+        rx.table.cell(rx.text(row["period"], size="2", style=NOWRAP), vertical_align="middle"),
         rx.table.cell(rx.text(row["issued"], size="2", title=row["issued_exact"], style=NOWRAP),
                       vertical_align="middle"),
         rx.table.cell(rx.text(row["total"], size="2", style=TABULAR, title=row["total_label"]), align="right",
@@ -188,7 +188,7 @@ def list_loading() -> rx.Component:
     return rx.grid(
         rx.card(skeleton_rows(5, 5), size=CARD_SIZE, width="100%"),
         rx.card(rx.vstack(*[skeleton_line() for _ in range(7)], spacing="4"), size=CARD_SIZE, width="100%"),
-        columns=rx.breakpoints(initial="1", lg="3"),
+        columns=rx.breakpoints(initial="1", xl="3"),
         spacing="4",
         width="100%",
     )
@@ -219,9 +219,9 @@ def invoices_page() -> rx.Component:
                 S.denied,
                 denied(),
                 rx.grid(
-                    rx.box(documents_card(), grid_column=rx.breakpoints(initial="auto", lg="span 2")),
-                    profile_card(),
-                    columns=rx.breakpoints(initial="1", lg="3"),
+                    rx.box(documents_card(), grid_column=rx.breakpoints(initial="auto", xl="span 2")),
+                    rx.box(profile_card(), max_width=rx.breakpoints(initial="40rem", xl="none")),
+                    columns=rx.breakpoints(initial="1", xl="3"),
                     spacing="4",
                     width="100%",
                     align="start",
