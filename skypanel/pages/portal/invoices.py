@@ -32,7 +32,7 @@ CRUMBS = [("Dashboard", "/dashboard"), ("Billing", "/billing")]
 def pdf_button(invoice_id, label: str = "Download PDF", **props) -> rx.Component:
     """A plain link styled as a button: the browser downloads the file (no Reflex event involved)."""
     return rx.button(
-        rx.el.a(rx.icon("download", size=16), label, href=pdf_href(invoice_id), download=""),
+        rx.el.a(rx.icon("download", size=16), label, href=pdf_href(invoice_id), download="", reload_document=True),
         as_child=True,
         variant=props.pop("variant", "solid"),
         **props,
@@ -57,7 +57,7 @@ def invoice_row(row) -> rx.Component:
                       vertical_align="middle"),
         rx.table.cell(
             rx.icon_button(
-                rx.el.a(rx.icon("download", size=16), href=pdf_href(row["id"]), download="",
+                rx.el.a(rx.icon("download", size=16), href=pdf_href(row["id"]), download="", reload_document=True,
                         aria_label="Download PDF " + row["number"]),
                 as_child=True, size="2", variant="ghost",
             ),
