@@ -256,6 +256,21 @@ def test_generation_is_idempotent_and_skips_quiet_organizations(db, monkeypatch)
     assert [n for _, _, n in _all_numbers()] == ["INV-2026-000001", "INV-2026-000002"]
 
 
+def test_the_scheduled_job_issues_last_month_once(db, monkeypatch):
+    from skypanel.backend import jobs
+
+    clock = Clock(monkeypatch, datetime(2026, 10, 5, tzinfo=UTC))
+    _, _, org = _owner("job@inv.test")
+    _topup(org, "10")
+    clock.at(2026, 11, 1, 0, 20)
+    job, trigger = jobs.JOBS["invoice_statements"]
+    assert trigger["trigger"] == "cron"
+    assert jobs.run_locked("invoice_statements", job) == 1
+    assert jobs.run_locked("invoice_statements", job) == 0  # the next day's catch-up run finds it done
+    [statement] = _statements(org)
+    assert statement.data["period"]["label"] == "October 2026"
+
+
 def test_two_runners_at_once_issue_one_statement_per_organization(db, monkeypatch):
     clock = Clock(monkeypatch, datetime(2026, 10, 5, tzinfo=UTC))
     orgs = [_owner(f"r{i}@inv.test")[2] for i in range(6)]
@@ -425,14 +440,31 @@ def test_statement_pdf_is_a_valid_branded_document(db, monkeypatch):
         assert expected in content, expected
 
 
-def test_receipt_pdf_and_logo(db, monkeypatch, tmp_path):
+def test_receipt_pdf_and_logo(db):
+    """A logo set in the platform settings (a file in assets/) is printed on documents issued after."""
+    from PIL import Image
+
+    from skypanel.backend.config import PROJECT_ROOT
+
     _, owner, org = _owner("logo@inv.test")
     with pytest.raises(ValidationError):
         platform_settings.set_value(Actor.system(), "invoice_logo", "../secrets.png")
     with pytest.raises(ValidationError):
         platform_settings.set_value(Actor.system(), "invoice_logo", "missing-logo.png")
-    number = _receipt(org, _topup(org, "42.5"))
-    [row], _ = invoices.list_invoices(owner, org)
-    _, body = invoices.invoice_pdf(owner, row["id"])
-    content = _pdf_text(body)
-    assert number in content and "Receipt" in content and "$42.50" in content and "CAP-1" in content
+    plain = _receipt(org, _topup(org, "42.5"))
+    logo_name = f"pytest-logo-{uuid.uuid4().hex[:8]}.png"
+    logo = PROJECT_ROOT / "assets" / logo_name
+    Image.new("RGB", (120, 40), (37, 99, 235)).save(logo)
+    try:
+        platform_settings.set_value(Actor.system(), "invoice_logo", logo_name)
+        branded = _receipt(org, _topup(org, "10"))
+        rows = {r["number"]: r["id"] for r in invoices.list_invoices(owner, org)[0]}
+        _, body = invoices.invoice_pdf(owner, rows[plain])
+        content = _pdf_text(body)
+        assert plain in content and "Receipt" in content and "$42.50" in content and "CAP-1" in content
+        assert len(PdfReader(io.BytesIO(body)).pages[0].images) == 0
+        _, body = invoices.invoice_pdf(owner, rows[branded])
+        assert invoices.get_invoice(owner, rows[branded])["data"]["platform"]["logo"] == logo_name
+        assert len(PdfReader(io.BytesIO(body)).pages[0].images) == 1
+    finally:
+        logo.unlink()
