@@ -38,6 +38,7 @@ def invoice_view_rows(rows: list[dict[str, Any]], zone) -> list[dict[str, str]]:
             "issued": format_date(r["issued_at"], zone),
             "issued_exact": format_datetime(r["issued_at"], zone),
             "period": str(r["period_label"]) or "—",
+            "when": " · ".join(x for x in (str(r["period_label"]), format_date(r["issued_at"], zone)) if x),
             "total": format_money(r["total"], r["currency"]),
             "total_label": "Closing balance" if r["kind"] == "statement" else "Paid",
         }

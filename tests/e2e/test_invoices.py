@@ -83,3 +83,9 @@ def test_monthly_statement_downloads_as_a_pdf(new_context, monkeypatch):
     assert body.startswith(b"%PDF-")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
     assert number in text and "$67.50" in text and "Monthly statement" in text
+
+    phone = new_context(viewport={"width": 390, "height": 844}, color_scheme="dark").new_page()
+    sign_in(phone, email=email, password=PASSWORD)
+    phone.goto("/billing/invoices")
+    expect(phone.get_by_role("link", name=number, exact=True)).to_be_visible()
+    shot(phone, "phone-dark")

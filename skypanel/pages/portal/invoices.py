@@ -71,7 +71,7 @@ def invoice_item(row) -> rx.Component:
     return rx.vstack(
         rx.flex(rx.link(row["number"], href="/billing/invoices/" + row["id"], weight="medium"), kind_badge(row),
                 spacing="2", align="center", wrap="wrap"),
-        rx.text(row["period"], " · ", row["issued"], size="1", color_scheme="gray"),
+        rx.text(row["when"], size="1", color_scheme="gray"),
         rx.flex(rx.text(row["total_label"], ": ", row["total"], size="2", style=TABULAR), rx.spacer(),
                 pdf_button(row["id"], "PDF", size="1", variant="soft"), align="center", width="100%"),
         spacing="2",
