@@ -61,6 +61,21 @@ def create_admin(email: str, name: str, password: str | None) -> str | None:
     return password
 
 
+def generate_statements(month: str | None) -> int:
+    """`invoices generate`: statements for every organization for the month; prints the counts."""
+    from skypanel.backend.services import invoices
+    from skypanel.backend.services.errors import ValidationError
+
+    try:
+        result = invoices.generate_statements(month)
+    except ValidationError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    print(f"statements issued: {result['issued']}, skipped (already issued or nothing to report): "
+          f"{result['skipped']}")
+    return 0
+
+
 def _print_banner(url: str, seeded_now: bool) -> None:
     line = "-" * 64
     print(line)
@@ -144,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     srv.add_argument("--no-seed", action="store_true", help="do not create demo data")
 
+    inv = sub.add_parser("invoices", help="invoices and statements")
+    inv_sub = inv.add_subparsers(dest="invoices_command", required=True)
+    gen = inv_sub.add_parser("generate", help="issue the monthly statements of a finished month (safe to re-run)")
+    gen.add_argument("--month", default=None, help="YYYY-MM (default: last month)")
+
     args = parser.parse_args(argv)
     if args.command == "db":
         db_upgrade(args.revision) if args.db_command == "upgrade" else db_downgrade(args.revision)
@@ -159,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         create_admin(args.email, args.name, args.password)
         print(f"platform admin ready: {args.email}")
         return 0
+    if args.command == "invoices":
+        return generate_statements(args.month)
     if args.command == "serve":
         return serve(args.port, seed_data=not args.no_seed)
     return 2

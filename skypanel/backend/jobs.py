@@ -70,7 +70,14 @@ def purge_expired_auth(session) -> int:
 JOBS: dict[str, tuple[Callable, dict]] = {
     "prune_throttles": (lambda s: throttle.prune(s), {"trigger": "interval", "minutes": 30}),
     "purge_expired_auth": (purge_expired_auth, {"trigger": "interval", "hours": 6}),
+    # Monthly statements: the 1st does the work (after the 00:00 billing run); later days catch up.
+    "invoice_statements": (lambda s: _statements(s), {"trigger": "cron", "hour": 0, "minute": 20}),
 }
+
+
+def _statements(session) -> int:
+    from skypanel.backend.services import invoices
+    return invoices.statements_job(session)
 
 
 async def _sync_servers() -> Any:

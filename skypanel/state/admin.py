@@ -426,6 +426,7 @@ class AdminSettingsState(_AdminBase):
     platform_name: str = ""
     support_email: str = ""
     runway_hours: str = ""  # the balance a new server needs, in hours of it (typed as text)
+    invoice_logo: str = ""  # a file name in assets/ printed on invoices ("" = none)
     errors: dict[str, str] = {}
 
     def _fetch(self) -> None:
@@ -435,6 +436,7 @@ class AdminSettingsState(_AdminBase):
         self.platform_name = str(values.get("platform_name", ""))
         self.support_email = str(values.get("support_email", ""))
         self.runway_hours = str(values.get("vps_min_runway_hours", 24))
+        self.invoice_logo = str(values.get("invoice_logo", ""))
 
     @rx.event
     def load(self):
@@ -468,12 +470,18 @@ class AdminSettingsState(_AdminBase):
         self.errors = {k: v for k, v in self.errors.items() if k != "vps_min_runway_hours"}
 
     @rx.event
+    def set_invoice_logo(self, value: str):
+        self.invoice_logo = str(value or "")[:200]
+        self.errors = {k: v for k, v in self.errors.items() if k != "invoice_logo"}
+
+    @rx.event
     def save(self, form: dict | None = None):
         """Store each setting (the service validates and records who changed what)."""
         if isinstance(form, dict):
             self.platform_name = str(form.get("platform_name", self.platform_name) or "")[:200]
             self.support_email = str(form.get("support_email", self.support_email) or "")[:300]
             self.runway_hours = str(form.get("vps_min_runway_hours", self.runway_hours) or "")[:10]
+            self.invoice_logo = str(form.get("invoice_logo", self.invoice_logo) or "")[:200]
         self.saving = True
         self.errors = {}
         yield
@@ -487,6 +495,7 @@ class AdminSettingsState(_AdminBase):
                 # whole hours; anything else goes to the service as text and is refused with its message
                 "vps_min_runway_hours": int(self.runway_hours.strip()) if self.runway_hours.strip().isdigit()
                 else self.runway_hours,
+                "invoice_logo": self.invoice_logo,
             }
             for key, value in wanted.items():
                 try:
@@ -503,6 +512,8 @@ class AdminSettingsState(_AdminBase):
                 self.support_email = wanted["support_email"]
             if "vps_min_runway_hours" in errors:
                 self.runway_hours = str(wanted["vps_min_runway_hours"])
+            if "invoice_logo" in errors:
+                self.invoice_logo = str(wanted["invoice_logo"])
         except ServiceError as exc:
             yield self._fail(exc)
             return

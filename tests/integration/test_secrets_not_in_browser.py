@@ -37,7 +37,7 @@ from skypanel.backend.db import session_scope
 from skypanel.backend.models import EmailMessage, Plan, ProviderCatalog, Server
 from skypanel.backend.models.servers import root_password_aad
 from skypanel.backend.security import encrypt
-from skypanel.backend.services import auth, orgs, plans, provider_accounts, wallet
+from skypanel.backend.services import auth, invoices, orgs, plans, provider_accounts, wallet
 from skypanel.backend.services.context import Actor
 from skypanel.state.activity import ActivityState
 from skypanel.state.admin_plans import AdminPlansState
@@ -205,8 +205,9 @@ def vault(db) -> dict:
     # Tess's organization: money, a custom role, and an invitation she sent.
     tess_org = personal_org(tess.user_id)
     with session_scope() as s:
-        wallet._post(s, tess_org, Decimal("25.00"), "topup", actor=Actor.system(), reference="VAULT-TOPUP-1",
-                     description="Vault top-up")
+        topup = wallet._post(s, tess_org, Decimal("25.00"), "topup", actor=Actor.system(), reference="VAULT-TOPUP-1",
+                             description="Vault top-up")
+        receipt_id = str(invoices.issue_receipt(s, tess_org, topup.id).id)
     custom_role = orgs.create_role(tess, str(tess_org), name="Night shift", description="Watches the vault",
                                    permissions=["vps_view"])
     orgs.invite_member(tess, str(tess_org), email=PAT, role_id=str(role_id(tess_org, "viewer")))
@@ -268,7 +269,7 @@ def vault(db) -> dict:
         "secrets": secrets, "tess": tess, "tess_id": tess.user_id, "browser": browser, "ada": ada,
         "ada_id": ada_id, "totp_secret": totp_secret, "recovery_codes": recovery_codes,
         "laptop_session": _session_id(laptop), "tess_org": str(tess_org), "northwind": str(northwind),
-        "server": vault_server, "custom_role": custom_role["id"], "reset_token": reset_token, "invitation_sent": invitation_sent,
+        "server": vault_server, "invoice": receipt_id, "custom_role": custom_role["id"], "reset_token": reset_token, "invitation_sent": invitation_sent,
         "invitation_received": invitation_received,
     }
 
@@ -305,7 +306,7 @@ async def test_every_page_on_load_sends_no_secrets(vault):
     from skypanel.skypanel import app
 
     route_args = {"org_id": vault["tess_org"], "token": vault["invitation_received"],
-                  "server_id": vault["server"]}
+                  "server_id": vault["server"], "invoice_id": vault["invoice"]}
     assert app._load_events, "no on_load handlers registered"
     driven = set()
     for route, handlers in sorted(app._load_events.items()):

@@ -1,4 +1,5 @@
-"""HTTP routes outside Reflex's own (mounted through api_transformer): health now; /api/v1 later."""
+"""HTTP routes outside Reflex's own (mounted through api_transformer): health, the PayPal webhook, invoice PDFs
+and, without PayPal credentials outside production, the local PayPal stand-in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from skypanel.backend.api import invoices as invoice_routes
 from skypanel.backend.config import get_settings
 from skypanel.backend.db import get_engine
 
@@ -36,7 +38,8 @@ async def paypal_webhook(request: Request) -> JSONResponse:
 
 
 def build_api() -> Starlette:
-    routes = [Route("/api/health", health), Route("/api/paypal/webhook", paypal_webhook, methods=["POST"])]
+    routes = [Route("/api/health", health), Route("/api/paypal/webhook", paypal_webhook, methods=["POST"]),
+              *invoice_routes.ROUTES]
     if get_settings().paypal_standin:  # no PayPal credentials, not production: the local stand-in
         from skypanel.backend.integrations.paypal import STANDIN_PREFIX, standin
 

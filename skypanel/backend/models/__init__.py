@@ -2,6 +2,7 @@
 
 from .activity import ActivityLog
 from .dunning import DunningState
+from .invoices import BillingProfile, Invoice, InvoiceCounter
 from .orgs import Invitation, Membership, Organization, Role
 from .payments import Payment, PaymentFlag, PaymentRefund, PayPalWebhookEvent
 from .platform import EmailMessage, PlatformSetting
@@ -12,9 +13,10 @@ from .users import AuthThrottle, PasswordResetToken, PendingLogin, RateLimitHit,
 from .wallet import LedgerEntry, Wallet
 
 __all__ = [
-    "ActivityLog", "AuthThrottle", "DunningState", "EmailMessage", "Invitation", "LedgerEntry", "Membership",
-    "Organization", "OrphanServer", "PasswordResetToken", "Payment", "PaymentFlag", "PaymentRefund",
-    "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog", "Server", "ServerCharge",
+    "ActivityLog", "AuthThrottle", "BillingProfile", "DunningState", "EmailMessage", "Invitation", "Invoice",
+    "InvoiceCounter", "LedgerEntry", "Membership", "Organization", "OrphanServer", "PasswordResetToken", "Payment",
+    "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog",
+    "Server", "ServerCharge",
     "SimulatedAction", "SimulatedInstance", "SshKey", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
     "UserSession", "Wallet",
 ]

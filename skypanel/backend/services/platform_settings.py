@@ -6,6 +6,7 @@ type its readers expect. Reads fall back to DEFAULTS when nothing is stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 
+from skypanel.backend.config import PROJECT_ROOT
 from skypanel.backend.db import session_scope
 from skypanel.backend.models import PlatformSetting
 from skypanel.backend.models.base import utcnow
@@ -77,6 +79,23 @@ def _days(value: Any, label: str) -> int:
     return value
 
 
+LOGO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.(?:png|jpe?g)", re.ASCII | re.IGNORECASE)
+
+
+def _logo(value: Any, label: str) -> str:
+    """A PNG or JPEG file name in assets/ (served at /<name>), or "" for none."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{label} must be a file name.", field="value")
+    value = value.strip().lstrip("/")
+    if not value:
+        return ""
+    if not LOGO_RE.fullmatch(value) or ".." in value:
+        raise ValidationError(f"{label} must be a .png or .jpg file name in assets/, e.g. logo.png.", field="value")
+    if not (PROJECT_ROOT / "assets" / value).is_file():
+        raise ValidationError(f"{label}: assets/{value} does not exist.", field="value")
+    return value
+
+
 #: White-label names customers see for the plan categories (models.servers.PLAN_CATEGORIES).
 DEFAULT_CATEGORY_NAMES = {"standard": "Standard", "cpu": "Dedicated CPU", "memory": "High Memory",
                           "storage": "Storage", "gpu": "GPU"}
@@ -123,6 +142,8 @@ SETTINGS: dict[str, SettingSpec] = {
     "platform_name": SettingSpec("SkyPanel", "Platform name", "Shown in the navigation bar and in emails.", _name),
     "support_email": SettingSpec(DEFAULT_SUPPORT_EMAIL, "Support email",
                                  "Where customers write for help (shown in emails and pages).", _email),
+    "invoice_logo": SettingSpec("", "Invoice logo", "A .png or .jpg file in assets/ (e.g. logo.png) printed on "
+                                "invoices and statements; empty for the platform name only.", _logo),
     "vps_min_runway_hours": SettingSpec(24, "Balance needed to create a server (hours)",
                                         "A new server needs a wallet balance covering this many hours of it.",
                                         _hours),

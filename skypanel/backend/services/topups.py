@@ -31,7 +31,7 @@ from skypanel.backend.integrations import paypal
 from skypanel.backend.integrations.paypal import PayPalError
 from skypanel.backend.models import Organization, Payment, PaymentFlag, PaymentRefund, PayPalWebhookEvent, Wallet
 from skypanel.backend.models.base import utcnow
-from skypanel.backend.services import activity, dunning, platform_settings, rbac
+from skypanel.backend.services import activity, dunning, invoices, platform_settings, rbac
 from skypanel.backend.services.admin import require_platform_admin
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import Conflict, NotFound, ServiceError, ValidationError
@@ -200,6 +200,7 @@ def _apply_capture(s: Session, payment: Payment, capture: dict[str, Any], actor:
                         entity_id=payment.id, summary=f"PayPal top-up of {format_money(amount)} credited.",
                         details={"capture_id": cap_id, "ledger_entry_id": entry.id})
         s.flush()  # the UNIQUE capture id / ledger id are checked here, inside the transaction
+        invoices.issue_receipt(s, payment.organization_id, int(entry.id))  # credited => receipted, atomically
         credited.append((payment.organization_id, int(entry.id)))
     elif status == "PENDING":
         payment.status, payment.captured_amount, payment.updated_at = "pending", amount, now

@@ -94,6 +94,22 @@ def settings_form() -> rx.Component:
                     hint=HELP.get("vps_min_runway_hours", ""),
                     error=S.errors["vps_min_runway_hours"],
                 ),
+                rx.separator(size="4"),
+                rx.heading("Invoices", as_="h2", size="4", weight="medium"),
+                field(
+                    "Invoice logo",
+                    rx.input(
+                        id="setting-invoice-logo",
+                        name="invoice_logo",
+                        value=S.invoice_logo,
+                        on_change=S.set_invoice_logo,
+                        placeholder="logo.png",
+                        max_length=100,
+                        width="100%",
+                    ),
+                    hint=HELP.get("invoice_logo", ""),
+                    error=S.errors["invoice_logo"],
+                ),
                 rx.cond(
                     S.errors["registration_enabled"],
                     rx.text(S.errors["registration_enabled"], size="1", color_scheme="red", role="alert"),

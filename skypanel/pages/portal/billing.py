@@ -275,6 +275,10 @@ def export_button() -> rx.Component:
     )
 
 
+def invoices_link() -> rx.Component:
+    return rx.link(rx.button(rx.icon("file-text", size=16), "Invoices", variant="surface"), href="/billing/invoices")
+
+
 def loading_view() -> rx.Component:
     return rx.vstack(
         rx.grid(skeleton_card(), skeleton_card(), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
@@ -320,6 +324,7 @@ def billing_page() -> rx.Component:
                 "Wallet balance and transactions",
             ),
             rx.cond(BillingState.denied | BillingState.loading, rx.fragment(), export_button()),
+            rx.cond(BillingState.denied, rx.fragment(), invoices_link()),
             rx.cond(BillingState.denied | BillingState.loading, rx.fragment(), add_funds_button()),
         ),
         rx.cond(
