@@ -42,7 +42,8 @@ class ServerBillingState(SQLModel, table=True):
 
     __tablename__ = "server_billing_state"
 
-    server_id: uuid.UUID = Field(foreign_key="servers.id", primary_key=True, ondelete="CASCADE")
+    # No foreign key: derived data, written 100,000 rows at a time (servers are never hard-deleted).
+    server_id: uuid.UUID = Field(primary_key=True)
     billed_through: datetime = ts()  # start of the last hour charged
     month_start: datetime = ts()  # the calendar month (UTC) billed_through falls in
     month_amount: Decimal = money()  # charged in that month so far

@@ -61,25 +61,37 @@ _PRICE_PERIODS = """
     FROM plans p
 """
 
-# Where each billable server stands: its cursor (from its state row, else its newest charge), the
-# month-to-date amount of the cursor's month, and the last hour due now.
+# Billable servers with hours due: from the hour after their cursor up to the current hour, or up
+# to the hour they were deleted in. A server the engine has not seen yet (no state row) starts
+# after its newest charge (the first hour, charged at creation), with the month-to-date amount of
+# that hour's month; the MATERIALIZED CTEs keep those look-ups to one per new server.
 _CURSORS = """
-    WITH srv AS (
+    WITH srv AS MATERIALIZED (
         SELECT s.id AS server_id, s.organization_id, s.plan_id, s.backups_enabled,
                LEAST(CAST(:now_hour AS timestamptz), date_trunc('hour', s.deleted_at, 'UTC')) AS last_hour,
-               st.server_id IS NOT NULL AS has_state, st.month_start AS st_month, st.month_amount AS st_amount,
-               CASE WHEN st.server_id IS NOT NULL THEN st.billed_through
-                    ELSE (SELECT max(c.hour_start) FROM server_charges c WHERE c.server_id = s.id) END AS cursor
+               st.server_id IS NOT NULL AS has_state, st.billed_through, st.month_start, st.month_amount
         FROM servers s LEFT JOIN server_billing_state st ON st.server_id = s.id
         WHERE s.status NOT IN ('creating', 'failed') AND s.plan_id IS NOT NULL {org_filter}
+          AND (st.server_id IS NULL
+               OR st.billed_through < LEAST(CAST(:now_hour AS timestamptz), date_trunc('hour', s.deleted_at, 'UTC')))
+    ),
+    fresh AS MATERIALIZED (  -- one index scan per new server: its newest charge and that month's total
+        SELECT srv.server_id, f.cursor, f.month_amount
+        FROM srv CROSS JOIN LATERAL (
+            SELECT max(x.hour_start) AS cursor,
+                   COALESCE(sum(x.amount) FILTER (WHERE x.hour_start >= date_trunc('month', x.newest, 'UTC')), 0)
+                       AS month_amount
+            FROM (SELECT c.hour_start, c.amount, max(c.hour_start) OVER () AS newest
+                  FROM server_charges c WHERE c.server_id = srv.server_id) x
+        ) f
+        WHERE NOT srv.has_state
     )
-    SELECT server_id, organization_id, plan_id, backups_enabled, last_hour, cursor,
-           CASE WHEN has_state THEN st_month ELSE date_trunc('month', cursor, 'UTC') END AS st_month,
-           CASE WHEN has_state THEN st_amount
-                ELSE (SELECT COALESCE(sum(c.amount), 0) FROM server_charges c
-                      WHERE c.server_id = srv.server_id AND c.hour_start >= date_trunc('month', srv.cursor, 'UTC'))
-           END AS st_amount
-    FROM srv WHERE cursor IS NOT NULL AND cursor < last_hour
+    SELECT srv.server_id, srv.organization_id, srv.plan_id, srv.backups_enabled, srv.last_hour,
+           COALESCE(srv.billed_through, fresh.cursor) AS cursor,
+           CASE WHEN srv.has_state THEN srv.month_start ELSE date_trunc('month', fresh.cursor, 'UTC') END AS st_month,
+           CASE WHEN srv.has_state THEN srv.month_amount ELSE fresh.month_amount END AS st_amount
+    FROM srv LEFT JOIN fresh ON fresh.server_id = srv.server_id
+    WHERE COALESCE(srv.billed_through, fresh.cursor) < srv.last_hour
 """
 
 _DUE = f"""
@@ -89,7 +101,6 @@ _DUE = f"""
                h.h AS hour_start, date_trunc('month', h.h, 'UTC') AS month_start
         FROM _bill_srv d
         CROSS JOIN LATERAL generate_series(d.cursor + interval '1 hour', d.last_hour, interval '1 hour') AS h(h)
-        WHERE NOT EXISTS (SELECT 1 FROM server_charges c WHERE c.server_id = d.server_id AND c.hour_start = h.h)
     ),
     priced AS (
         SELECT hours.*, round(pp.monthly / {pricing.HOURS_PER_MONTH}, 4) AS plan_hourly,
@@ -132,34 +143,48 @@ class RunResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _plan_batches(session: Session, now_hour: datetime, batch_servers: int) -> list[list[uuid.UUID]]:
-    """Organizations with anything due, grouped into batches of about `batch_servers` servers."""
-    rows = session.execute(text(f"""
-        SELECT organization_id, count(*) FROM ({_CURSORS.format(org_filter="")}) due
-        GROUP BY organization_id ORDER BY organization_id
-    """), {"now_hour": now_hour}).all()
-    batches: list[list[uuid.UUID]] = []
-    current: list[uuid.UUID] = []
-    size = 0
-    for org_id, count in rows:
-        current.append(org_id)
-        size += count
-        if size >= batch_servers:
-            batches.append(current)
-            current, size = [], 0
-    if current:
-        batches.append(current)
-    return batches
+def _plan_batches(session: Session, now_hour: datetime, batch_servers: int) -> int:
+    """Snapshot every server with hours due (`_bill_plan`) and number the batches (`_bill_orgs`:
+    whole organizations, about `batch_servers` servers each). Valid for the whole run: only the
+    engine moves cursors, and it holds the lock. Returns the number of batches."""
+    session.execute(text(f"CREATE TEMP TABLE _bill_plan AS {_CURSORS.format(org_filter='')}"),
+                    {"now_hour": now_hour})
+    session.execute(text("""
+        CREATE TEMP TABLE _bill_orgs AS
+        SELECT organization_id,
+               CAST(sum(n) OVER (ORDER BY organization_id) - n AS bigint) / CAST(:size AS bigint) AS batch
+        FROM (SELECT organization_id, count(*) AS n FROM _bill_plan GROUP BY organization_id) per_org
+    """), {"size": max(1, int(batch_servers))})
+    session.execute(text("ANALYZE _bill_plan"))
+    session.execute(text("ANALYZE _bill_orgs"))
+    return int(session.execute(text("SELECT COALESCE(max(batch) + 1, 0) FROM _bill_orgs")).scalar_one())
 
 
-def _bill_batch(session: Session, run_id: int, now_hour: datetime, org_ids: list[uuid.UUID]) -> dict[str, Any]:
+class _Steps:
+    """Per-step timings of a batch, logged at debug level (what the benchmark tunes against)."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.parts: list[str] = []
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.parts.append(f"{name} {1000 * (now - self.t):.0f} ms")
+        self.t = now
+
+
+def _bill_batch(session: Session, run_id: int, batch: int) -> dict[str, Any]:
     """Bill every due hour of these organizations' servers (the caller commits or rolls back)."""
-    session.execute(text(f"""
+    step = _Steps()
+    session.execute(text("SET LOCAL jit = off"))  # compiling these plans costs more than running them
+    session.execute(text("""
         CREATE TEMP TABLE _bill_srv ON COMMIT DROP AS
-        {_CURSORS.format(org_filter="AND s.organization_id = ANY(CAST(:orgs AS uuid[]))")}
-    """), {"now_hour": now_hour, "orgs": org_ids})
+        SELECT p.* FROM _bill_plan p JOIN _bill_orgs o ON o.organization_id = p.organization_id WHERE o.batch = :batch
+    """), {"batch": batch})
     session.execute(text("ANALYZE _bill_srv"))
+    step("cursors")
     session.execute(text(f"CREATE TEMP TABLE _bill_due ON COMMIT DROP AS {_DUE}"))
+    step("due")
     session.execute(text("""
         CREATE TEMP TABLE _bill_debits ON COMMIT DROP AS
         SELECT organization_id, -sum(amount) AS amount, count(*) AS hours,
@@ -172,6 +197,7 @@ def _bill_batch(session: Session, run_id: int, now_hour: datetime, org_ids: list
         FROM _bill_due GROUP BY organization_id HAVING sum(amount) > 0
     """))
     debits = wallet._post_bulk(session, "_bill_debits", "charge", reference=f"billing-run:{run_id}")
+    step("ledger")
     hours = session.execute(text("""
         INSERT INTO server_charges (server_id, organization_id, hour_start, amount, plan_amount, backup_amount,
                                     ledger_entry_id, created_at)
@@ -179,6 +205,7 @@ def _bill_batch(session: Session, run_id: int, now_hour: datetime, org_ids: list
                b.entry_id, now()
         FROM _bill_due d LEFT JOIN _bill_debits b ON b.organization_id = d.organization_id
     """)).rowcount or 0
+    step("charges")
     session.execute(text("""
         INSERT INTO server_billing_state (server_id, billed_through, month_start, month_amount, updated_at)
         SELECT s.server_id, s.last_hour, date_trunc('month', s.last_hour, 'UTC'),
@@ -192,6 +219,7 @@ def _bill_batch(session: Session, run_id: int, now_hour: datetime, org_ids: list
         ON CONFLICT (server_id) DO UPDATE SET billed_through = EXCLUDED.billed_through,
             month_start = EXCLUDED.month_start, month_amount = EXCLUDED.month_amount, updated_at = EXCLUDED.updated_at
     """))
+    step("cursors saved")
     servers, amount = session.execute(text(
         "SELECT (SELECT count(*) FROM _bill_srv), COALESCE((SELECT -sum(amount) FROM _bill_debits), 0)"
     )).one()
@@ -200,7 +228,10 @@ def _bill_batch(session: Session, run_id: int, now_hour: datetime, org_ids: list
                hours_billed = hours_billed + :hours, organizations = organizations + :orgs, amount = amount + :amount
         WHERE id = :id
     """), {"servers": servers, "hours": hours, "orgs": debits, "amount": amount, "id": run_id})
-    return {"servers": int(servers), "hours": int(hours), "organizations": int(debits), "amount": Decimal(amount)}
+    step("run figures")
+    log.debug("billing batch: %s", ", ".join(step.parts))
+    return {"servers": int(servers), "hours": int(hours), "organizations": int(debits), "amount": Decimal(amount),
+            "steps": step}
 
 
 def run_hourly(*, now: datetime | None = None, trigger: str = "schedule",
@@ -238,15 +269,21 @@ def run_hourly(*, now: datetime | None = None, trigger: str = "schedule",
                 """), {"trigger": trigger[:20], "until": now_hour}).scalar_one()
                 session.commit()
                 result.run_id = run_id
+                planned = time.perf_counter()
+                session.execute(text("SET LOCAL jit = off"))
                 batches = _plan_batches(session, now_hour, batch_servers)
                 session.commit()
-                for org_ids in batches:
+                log.debug("billing run %s: %d batches planned in %.0f ms", run_id, batches,
+                          1000 * (time.perf_counter() - planned))
+                for batch in range(batches):
                     try:
-                        figures = _bill_batch(session, run_id, now_hour, org_ids)
+                        figures = _bill_batch(session, run_id, batch)
                         session.commit()
+                        figures["steps"]("commit")
+                        log.debug("billing batch committed: %s", ", ".join(figures["steps"].parts))
                     except Exception as exc:  # this batch is rolled back whole; the others go on
                         session.rollback()
-                        log.exception("billing batch of %d organizations failed", len(org_ids))
+                        log.exception("billing batch %d of run %s failed", batch, run_id)
                         result.batches_failed += 1
                         result.errors.append(_describe(exc))
                         continue
@@ -277,6 +314,8 @@ def run_hourly(*, now: datetime | None = None, trigger: str = "schedule",
                 conn.commit()
             raise
         finally:
+            conn.rollback()
+            conn.execute(text("DROP TABLE IF EXISTS _bill_plan, _bill_orgs"))  # the connection goes back to the pool
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.commit()
     result.duration_s = time.perf_counter() - started
