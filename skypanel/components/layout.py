@@ -48,6 +48,7 @@ ADMIN_NAV: list[NavItem] = [
     ("Servers", "/admin/servers", "server", None),
     ("Plans", "/admin/plans", "tags", None),
     ("Providers", "/admin/providers", "cloud", None),
+    ("Billing", "/admin/billing", "receipt", None),
     ("Outbox", "/admin/outbox", "inbox", None),
     ("Settings", "/admin/settings", "settings", None),
 ]

@@ -366,3 +366,39 @@ def test_health_panel_is_for_platform_admins_only(plan):
     assert not result.skipped and result.status == "ok"
     health = billing.admin_health(admin)
     assert health["last"]["trigger"] == "admin" and health["last"]["status"] == "ok"
+
+
+async def test_admin_billing_page_state_runs_now_and_refuses_customers(plan):
+    from skypanel.backend.services import auth
+    from skypanel.state.admin_billing import AdminBillingState
+    from skypanel.state.session import SessionState
+
+    from .factories import PASSWORD
+    from .reflex_client import Client, register_pages
+
+    register_pages()
+    make_user("root@billing-ui.test", "Rita Root", admin=True)
+    org, actor = _org("cust@billing-ui.test")
+    _server(org, actor, plan, created=pricing.hour_start(utcnow()) - timedelta(hours=2))
+    tokens = {who: auth.login(email=email, password=PASSWORD, ip=ip, user_agent="pytest-state-client")["session_token"]
+              for who, email, ip in (("admin", "root@billing-ui.test", "10.62.0.1"),
+                                     ("customer", "cust@billing-ui.test", "10.62.0.2"))}
+
+    customer = Client(tokens["customer"], ip="10.62.0.2")
+    await customer.open("/admin/billing", "/admin/billing")
+    await customer.call(SessionState, "require_admin")
+    sent = await customer.call(AdminBillingState, "run_now")
+    assert "platform administrators" in sent
+    assert _charge_debits(org) == []  # nothing ran
+    assert (await customer.root.get_state(AdminBillingState)).runs == []
+
+    admin = Client(tokens["admin"], ip="10.62.0.1")
+    await admin.open("/admin/billing", "/admin/billing")
+    await admin.call(SessionState, "require_admin")
+    await admin.call(AdminBillingState, "load")
+    assert (await admin.root.get_state(AdminBillingState)).runs == []
+    sent = await admin.call(AdminBillingState, "run_now")
+    assert "Billing run finished: 2 server-hours" in sent
+    st = await admin.root.get_state(AdminBillingState)
+    assert not st.running and st.last["trigger"] == "admin" and st.last["hours_billed"] == 2
+    assert [d.amount for d in _charge_debits(org)] == [Decimal("-0.02")]

@@ -1,2 +1,2 @@
 """admin pages."""
-from skypanel.pages.admin import organization_detail, organizations, outbox, overview, plans, providers, servers, settings, users  # noqa: F401
+from skypanel.pages.admin import billing, organization_detail, organizations, outbox, overview, plans, providers, servers, settings, users  # noqa: F401
