@@ -39,7 +39,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def seed(engine, orgs: int, per_org: int) -> None:
+def seed(engine, orgs: int, per_org: int, fresh: bool = False) -> None:
     """Everything in a few set-based statements (the database does the work, not Python)."""
     from skypanel.backend.models.base import utcnow
     from skypanel.backend.services import pricing
@@ -100,6 +100,11 @@ def seed(engine, orgs: int, per_org: int) -> None:
                                         created_at)
             SELECT s.id, s.organization_id, :first_hour, 0.01, 0.01, 0, now() FROM servers s
         """), {"first_hour": first_hour})
+        if not fresh:  # steady state: the engine has seen every server before (its cursor row exists)
+            conn.execute(text("""
+                INSERT INTO server_billing_state (server_id, billed_through, month_start, month_amount, updated_at)
+                SELECT server_id, hour_start, date_trunc('month', hour_start, 'UTC'), amount, now() FROM server_charges
+            """))
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
@@ -109,6 +114,9 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--servers-per-org", type=int, default=10)
     parser.add_argument("--steps", action="store_true", help="log each batch's step timings")
+    parser.add_argument("--fresh", action="store_true",
+                        help="servers the engine has never seen (no cursor rows yet): the run looks up each one's "
+                             "first charge, as on the first run after deploying this engine")
     args = parser.parse_args()
     if args.steps:
         import logging
@@ -122,10 +130,11 @@ def main() -> None:
         from skypanel.backend.db import session_scope
 
         t0 = time.perf_counter()
-        seed(engine, args.orgs, args.servers_per_org)
+        seed(engine, args.orgs, args.servers_per_org, fresh=args.fresh)
         total = args.orgs * args.servers_per_org
         print(f"setup: {total:,} running servers in {args.orgs:,} organizations "
-              f"({time.perf_counter() - t0:.1f} s, bulk SQL)")
+              f"({time.perf_counter() - t0:.1f} s, bulk SQL; "
+              f"{'never billed by the engine' if args.fresh else 'each billed up to the previous hour'})")
         rss_before = peak_rss_mb()
 
         first = billing.run_hourly(trigger="cli")

@@ -86,7 +86,7 @@ _CURSORS = """
         ) f
         WHERE NOT srv.has_state
     )
-    SELECT srv.server_id, srv.organization_id, srv.plan_id, srv.backups_enabled, srv.last_hour,
+    SELECT srv.server_id, srv.organization_id, srv.plan_id, srv.backups_enabled, srv.last_hour, srv.has_state,
            COALESCE(srv.billed_through, fresh.cursor) AS cursor,
            CASE WHEN srv.has_state THEN srv.month_start ELSE date_trunc('month', fresh.cursor, 'UTC') END AS st_month,
            CASE WHEN srv.has_state THEN srv.month_amount ELSE fresh.month_amount END AS st_amount
@@ -204,20 +204,27 @@ def _bill_batch(session: Session, run_id: int, batch: int) -> dict[str, Any]:
         SELECT d.server_id, d.organization_id, d.hour_start, d.amount, d.plan_amount, d.backup_amount,
                b.entry_id, now()
         FROM _bill_due d LEFT JOIN _bill_debits b ON b.organization_id = d.organization_id
+        ORDER BY d.server_id, d.hour_start  -- index and foreign-key look-ups in key order
     """)).rowcount or 0
     step("charges")
     session.execute(text("""
-        INSERT INTO server_billing_state (server_id, billed_through, month_start, month_amount, updated_at)
-        SELECT s.server_id, s.last_hour, date_trunc('month', s.last_hour, 'UTC'),
+        CREATE TEMP TABLE _bill_cursors ON COMMIT DROP AS
+        SELECT s.server_id, s.has_state, s.last_hour AS billed_through, date_trunc('month', s.last_hour, 'UTC') AS month_start,
                CASE WHEN s.st_month = date_trunc('month', s.last_hour, 'UTC') THEN s.st_amount ELSE 0 END
-                   + COALESCE(m.amount, 0),
-               now()
+                   + COALESCE(m.amount, 0) AS month_amount
         FROM _bill_srv s
         LEFT JOIN (SELECT server_id, month_start, sum(amount) AS amount FROM _bill_due
                    GROUP BY server_id, month_start) m
                ON m.server_id = s.server_id AND m.month_start = date_trunc('month', s.last_hour, 'UTC')
-        ON CONFLICT (server_id) DO UPDATE SET billed_through = EXCLUDED.billed_through,
-            month_start = EXCLUDED.month_start, month_amount = EXCLUDED.month_amount, updated_at = EXCLUDED.updated_at
+    """))
+    session.execute(text("""
+        UPDATE server_billing_state st SET billed_through = c.billed_through, month_start = c.month_start,
+               month_amount = c.month_amount, updated_at = now()
+        FROM _bill_cursors c WHERE c.has_state AND st.server_id = c.server_id
+    """))
+    session.execute(text("""
+        INSERT INTO server_billing_state (server_id, billed_through, month_start, month_amount, updated_at)
+        SELECT server_id, billed_through, month_start, month_amount, now() FROM _bill_cursors WHERE NOT has_state
     """))
     step("cursors saved")
     servers, amount = session.execute(text(
