@@ -159,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     srv.add_argument("--no-seed", action="store_true", help="do not create demo data")
 
+    bil = sub.add_parser("billing", help="hourly billing")
+    bil_sub = bil.add_subparsers(dest="billing_command", required=True)
+    bil_run = bil_sub.add_parser("run", help="bill every due server-hour now (skipped if a run is in progress)")
+    bil_run.add_argument("--until", default=None,
+                         help="bill only up to this past time (ISO 8601, UTC if no offset), e.g. to replay an outage")
+    bil_run.add_argument("--batch-servers", type=int, default=None, help=argparse.SUPPRESS)
+
     inv = sub.add_parser("invoices", help="invoices and statements")
     inv_sub = inv.add_subparsers(dest="invoices_command", required=True)
     gen = inv_sub.add_parser("generate", help="issue the monthly statements of a finished month (safe to re-run)")
@@ -183,5 +190,38 @@ def main(argv: list[str] | None = None) -> int:
         return generate_statements(args.month)
     if args.command == "serve":
         return serve(args.port, seed_data=not args.no_seed)
+    if args.command == "billing":
+        return billing_run(args.until, args.batch_servers)
     return 2
+
+
+def billing_run(until: str | None, batch_servers: int | None) -> int:
+    """`billing run`: one hourly billing run in this process; prints its figures."""
+    from datetime import datetime, timezone
+
+    from skypanel.backend.models.base import utcnow
+    from skypanel.backend.services import billing
+
+    now = None
+    if until:
+        try:
+            now = datetime.fromisoformat(until)
+        except ValueError:
+            print("--until: use an ISO 8601 time such as 2026-11-22T14:00:00Z", file=sys.stderr)
+            return 2
+        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        if now > utcnow():
+            print("--until cannot be in the future (hours not started yet are never billed)", file=sys.stderr)
+            return 2
+    kwargs = {"batch_servers": batch_servers} if batch_servers else {}
+    result = billing.run_hourly(now=now, trigger="cli", **kwargs)
+    if result.skipped:
+        print("skipped: another billing run is in progress")
+        return 0
+    print(f"billing run {result.run_id}: {result.status}, up to {result.billed_until:%Y-%m-%d %H:00} UTC, "
+          f"{result.hours_billed} server-hours on {result.servers} servers, {result.organizations} organizations "
+          f"debited {result.amount}, {result.batches_done} batches in {result.duration_s:.2f} s")
+    for error in result.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if result.status == "failed" else 0
 

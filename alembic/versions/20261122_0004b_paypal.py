@@ -1,7 +1,7 @@
 """paypal: payments (top-ups) with a unique capture id, refunds, webhook events, payment flags
 
 Revision ID: 0004b
-Revises: 0003
+Revises: 0004a
 Create Date: 2026-11-22 08:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 revision = '0004b'
-down_revision = '0003'
+down_revision = '0004a'
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,10 @@
 """The scheduler and its jobs. Runs in every app worker; each job takes a PostgreSQL
 advisory lock first, so across processes exactly one runs it at a time.
 
-Jobs today: pruning throttle counters and expired sign-in artefacts (sync, one transaction) and
-keeping servers in step with the providers (async: provider calls, no transaction held across
-them). Billing joins later.
+Jobs: pruning throttle counters and expired sign-in artefacts and issuing monthly statements
+(sync, one transaction); keeping servers in step with the providers and dunning (runway alerts,
+suspension, resumption; async: provider calls, no transaction held across them); hourly billing
+at minute 0 (services/billing.py, which takes its own advisory lock).
 """
 
 from __future__ import annotations
@@ -111,6 +112,18 @@ async def _dunning() -> Any:
     return await dunning.run()
 
 
+def _billing_hourly() -> Any:
+    """The hourly billing run; it takes its own advisory lock (skipped while another process runs it)."""
+    from skypanel.backend.services import billing
+    return billing.run_hourly(trigger="schedule")
+
+
+#: Jobs that manage their own locking (run in a thread; cron triggers).
+SELF_LOCKED_JOBS: dict[str, tuple[Callable[[], Any], dict]] = {
+    "billing_hourly": (_billing_hourly, {"trigger": "cron", "minute": 0}),
+}
+
+
 ASYNC_JOBS: dict[str, tuple[Callable[[], Awaitable[Any]], dict]] = {
     "sync_servers": (_sync_servers, {"trigger": "interval", "seconds": 5}),
     "refresh_catalogs": (_refresh_catalogs, {"trigger": "interval", "hours": 6}),
@@ -135,6 +148,13 @@ async def scheduler_loop() -> None:
             except Exception:  # a failed run is logged and retried at the next tick
                 log.exception("job %s failed", name)
         scheduler.add_job(_run, id=name, coalesce=True, max_instances=1, **trigger)
+    for name, (sjob, trigger) in SELF_LOCKED_JOBS.items():
+        async def _run_self(name=name, sjob=sjob):
+            try:
+                await asyncio.to_thread(sjob)
+            except Exception:  # a failed run is logged (and kept in billing_runs); the next hour catches up
+                log.exception("job %s failed", name)
+        scheduler.add_job(_run_self, id=name, coalesce=True, max_instances=1, misfire_grace_time=3000, **trigger)
     scheduler.start()
     try:
         await asyncio.Event().wait()

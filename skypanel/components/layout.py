@@ -48,6 +48,7 @@ ADMIN_NAV: list[NavItem] = [
     ("Servers", "/admin/servers", "server", None),
     ("Plans", "/admin/plans", "tags", None),
     ("Providers", "/admin/providers", "cloud", None),
+    ("Billing", "/admin/billing", "receipt", None),
     ("Payments", "/admin/payments", "credit-card", None),
     ("Suspensions", "/admin/suspensions", "octagon-pause", None),
     ("Outbox", "/admin/outbox", "inbox", None),

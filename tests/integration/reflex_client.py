@@ -28,15 +28,17 @@ _pages_registered = False
 def register_pages() -> None:
     """As in the running app: every @rx.page registered, so route args like [org_id] are state vars.
 
-    Done once per test session (several modules use it; adding the same pages twice is not needed).
+    Pages are added once per test session; Reflex's registration context is put into the calling
+    test's context every time (an async test runs in its own copy, so what an earlier test set is
+    not seen here). It stays set for the rest of the test.
     """
     global _pages_registered
-    if _pages_registered:
-        return
     from skypanel.skypanel import app
 
-    app._apply_decorated_pages()
-    _pages_registered = True
+    app.set_contexts()  # sets what is missing now; the returned reset handle is deliberately unused
+    if not _pages_registered:
+        app._apply_decorated_pages()
+        _pages_registered = True
 
 
 class Client:

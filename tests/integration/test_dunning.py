@@ -20,7 +20,7 @@ from skypanel.backend.models import ActivityLog, DunningState, EmailMessage, Ser
 from skypanel.backend.models.base import utcnow
 from skypanel.backend.models.simulated import SimulatedInstance
 from skypanel.backend.services import (
-    catalog, dunning, platform_settings, plans, provider_accounts, server_sync, servers, wallet,
+    billing, catalog, dunning, platform_settings, plans, provider_accounts, server_sync, servers, wallet,
 )
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import Conflict, NotFound
@@ -148,7 +148,7 @@ async def test_each_runway_alert_is_sent_once_per_crossing_and_re_armed_by_a_top
     org = world["org"]
     burn = Decimal("0.02")  # two servers at 0.01/h
     with session_scope() as s:
-        assert dunning.hourly_burn(s, org) == burn
+        assert billing.hourly_burn(s, org) == burn
     await dunning.run()
     assert _emails() == []  # 10 - 0.02 = 9.98 lasts ~499 h
 

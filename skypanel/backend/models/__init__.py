@@ -1,6 +1,7 @@
 """All tables; importing this module registers them on SQLModel.metadata (Alembic's target)."""
 
 from .activity import ActivityLog
+from .billing import BillingRun, ServerBillingState
 from .dunning import DunningState
 from .invoices import BillingProfile, Invoice, InvoiceCounter
 from .orgs import Invitation, Membership, Organization, Role
@@ -13,10 +14,10 @@ from .users import AuthThrottle, PasswordResetToken, PendingLogin, RateLimitHit,
 from .wallet import LedgerEntry, Wallet
 
 __all__ = [
-    "ActivityLog", "AuthThrottle", "BillingProfile", "DunningState", "EmailMessage", "Invitation", "Invoice",
-    "InvoiceCounter", "LedgerEntry", "Membership", "Organization", "OrphanServer", "PasswordResetToken", "Payment",
-    "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice", "ProviderCatalog",
-    "Server", "ServerCharge",
+    "ActivityLog", "AuthThrottle", "BillingProfile", "BillingRun", "DunningState", "EmailMessage", "Invitation",
+    "Invoice", "InvoiceCounter", "LedgerEntry", "Membership", "Organization", "OrphanServer", "PasswordResetToken",
+    "Payment", "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice",
+    "ProviderCatalog", "Server", "ServerBillingState", "ServerCharge",
     "SimulatedAction", "SimulatedInstance", "SshKey", "PlatformSetting", "ProviderAccount", "RateLimitHit", "RecoveryCode", "Role", "User",
     "UserSession", "Wallet",
 ]

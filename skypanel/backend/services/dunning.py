@@ -1,7 +1,7 @@
 """Runway and dunning: how long a balance lasts, alerts as it runs out, suspension and resumption.
 
-- Figures (/billing overview): balance, burn rate per hour (`hourly_burn`, the ONE place it is
-  computed), runway, month-to-date spend and forecast from `server_charges`, a 30-day series and
+- Figures (/billing overview): balance, burn rate per hour (the billing engine's
+  `billing.current_rates`: what the next hours will really cost), runway, month-to-date spend and forecast from `server_charges`, a 30-day series and
   spend per server.
 - Alerts (email + the portal banner) when the runway drops below 72 h, 24 h and 1 h, when the
   balance goes negative and on suspension. Each is sent once per crossing: `dunning_states.fired`
@@ -31,9 +31,9 @@ from sqlmodel import Session, col, func, select
 
 from skypanel.backend.db import session_scope
 from skypanel.backend.integrations import email as mail
-from skypanel.backend.models import DunningState, Membership, Organization, Plan, Role, Server, ServerCharge, User, Wallet
+from skypanel.backend.models import DunningState, Membership, Organization, Role, Server, ServerCharge, User, Wallet
 from skypanel.backend.models.base import utcnow
-from skypanel.backend.services import activity, platform_settings, pricing, rbac
+from skypanel.backend.services import activity, billing, platform_settings, pricing, rbac
 from skypanel.backend.services.admin import require_platform_admin
 from skypanel.backend.services.context import Actor
 from skypanel.backend.services.errors import NotFound, ServiceError, ValidationError
@@ -131,35 +131,6 @@ def forecast(spent: dict[Any, Decimal], rates: dict[Any, tuple[Decimal, Decimal]
     return total.quantize(pricing.PLACES)
 
 
-# ---- burn rate (the one place) ---------------------------------------------------------
-
-def _live_servers_with_prices(session: Session, org_ids: list[uuid.UUID] | None):
-    stmt = (select(Server.id, Server.organization_id, Server.backups_enabled, Plan.base_price, Plan.markup,
-                   Plan.backup_price)
-            .join(Plan, Plan.id == Server.plan_id)
-            .where(col(Server.deleted_at).is_(None), col(Server.status).not_in(GONE)))
-    if org_ids is not None:
-        stmt = stmt.where(col(Server.organization_id).in_(org_ids))
-    for sid, oid, backups, base, markup, backup in session.exec(stmt).all():
-        price = pricing.Price(base, markup, backup)
-        yield sid, oid, price.hourly_total(backups), price.monthly_total(backups)
-
-
-def burn_rates(session: Session, org_ids: list[uuid.UUID] | None = None) -> dict[uuid.UUID, Decimal]:
-    """{organization: sum of the current hourly rates of its live servers}. Servers cost the same
-    powered off (the providers bill us for them), so every live server counts.
-    Integrator: switch to billing.hourly_burn when the billing engine lands; keep callers here."""
-    out: dict[uuid.UUID, Decimal] = {}
-    for _sid, oid, hourly, _cap in _live_servers_with_prices(session, org_ids):
-        out[oid] = out.get(oid, Decimal(0)) + hourly
-    return out
-
-
-def hourly_burn(session: Session, org_id: uuid.UUID) -> Decimal:
-    """The organization's burn rate per hour (see burn_rates)."""
-    return burn_rates(session, [org_id]).get(org_id, Decimal(0))
-
-
 # ---- reading ---------------------------------------------------------------------------
 
 _NEGATIVE_SINCE = text("""
@@ -249,9 +220,9 @@ def overview(actor: Actor, org_id: Any, *, now: datetime | None = None) -> dict[
         balance, currency = _balance(s, oid)
         month_start, _ = month_bounds(now)
         spent = _spend_by_server(s, oid, month_start)
-        live = list(_live_servers_with_prices(s, [oid]))
-        burn = sum((hourly for *_x, hourly, _cap in live), Decimal(0))
-        rates = {sid: (hourly, cap) for sid, _oid, hourly, cap in live}
+        live = billing.current_rates(s, [oid])
+        burn = sum((r.hourly for r in live), Decimal(0))
+        rates = {r.server_id: (r.hourly, r.monthly_cap) for r in live}
         mtd = sum((a for a, _n in spent.values()), Decimal(0)).quantize(pricing.PLACES)
         projected = forecast({k: v[0] for k, v in spent.items()}, rates, hours_left_in_month(now))
         ids = set(spent) | set(rates)
@@ -331,7 +302,7 @@ def banner(actor: Actor, org_id: Any) -> dict[str, Any] | None:
                 return {"level": "red", "link": True,
                         "message": f"Your balance is {format_money(balance, currency)}. Add at least {need}{when} "
                                    "or your servers will be suspended."}
-            burn = hourly_burn(s, oid)
+            burn = billing.hourly_burn(s, oid)
             if burn > 0 and balance < burn * RUNWAY_THRESHOLDS[0][1]:
                 return {"level": "amber", "link": True,
                         "message": f"Your balance {runway_words(balance, burn)} at the current rate "
@@ -400,7 +371,7 @@ def _evaluate_alerts(org_id: uuid.UUID, now: datetime) -> Decision:
     with session_scope() as s:
         state = _state(s, org_id, lock=True, create=True)
         balance, currency = _balance(s, org_id)
-        burn = hourly_burn(s, org_id)
+        burn = billing.hourly_burn(s, org_id)
         since = negative_since(s, org_id, balance)
         fired, send = alerts_due(balance, burn, state.fired or [])
         if send is not None:
@@ -456,7 +427,7 @@ async def suspend(org_id: uuid.UUID, *, now: datetime | None = None) -> bool:
         state.suspended_at, state.updated_at = now, now
         state.fired = sorted(set(state.fired or []) | {"suspended", "negative"}, key=SEVERITY.index)
         days = _termination_days(s)
-        _send(s, org_id, "suspended", balance=balance, burn=hourly_burn(s, org_id), currency=currency,
+        _send(s, org_id, "suspended", balance=balance, burn=billing.hourly_burn(s, org_id), currency=currency,
               servers=len(rows), terminate_at=now + timedelta(days=days) if days else None)
         activity.record(s, Actor.system(), "billing.suspended", organization_id=org_id, entity_type="organization",
                         entity_id=org_id, summary=f"Suspended {len(rows)} server(s): balance "
@@ -557,7 +528,7 @@ def _candidates(now: datetime) -> list[uuid.UUID]:
     """Organizations that need a look: low runway or negative, something fired, suspended, held or
     servers waiting to be powered on again. One pass over wallets, servers and states."""
     with session_scope() as s:
-        burns = burn_rates(s)
+        burns = billing.burn_rates(s)
         wallets = s.exec(select(Wallet.organization_id, Wallet.balance).join(
             Organization, Organization.id == Wallet.organization_id).where(col(Organization.deleted_at).is_(None))).all()
         out = {oid for oid, balance in wallets

@@ -203,6 +203,63 @@ def _post(
     return entry
 
 
+def _post_bulk(session: Session, source: str, kind: str, *, reference: str, action: str = "wallet.debit") -> int:
+    """`_post` for many organizations at once, in set-based SQL (the billing engine's writer).
+
+    `source` names a temporary table with columns (organization_id uuid, amount numeric signed,
+    description text, summary text, entry_id bigint NULL), at most one row per organization. Locks
+    the wallets in id order, numbers the ledger rows only after the locks are held (so the newest
+    entry of a wallet is always the one with the highest id), writes one ledger row with
+    balance_after per organization, updates the balances and writes one activity row each; fills
+    `entry_id`. Overdraft is allowed (the hours were used). The deferred balance == sum(ledger)
+    check runs at commit as for `_post`. Returns the number of ledger rows written.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", source):
+        raise ValueError("source must be a plain table name")
+    session.execute(text(f"""
+        SELECT count(*) FROM (SELECT 1 FROM wallets w JOIN {source} src ON src.organization_id = w.organization_id
+                              ORDER BY w.id FOR UPDATE OF w) locked
+    """))
+    missing = session.execute(text(f"""
+        SELECT count(*) FROM {source} src LEFT JOIN wallets w ON w.organization_id = src.organization_id
+        WHERE w.id IS NULL OR src.amount = 0
+    """)).scalar_one()
+    if missing:
+        raise ValueError(f"{missing} bulk ledger rows have no wallet or a zero amount")
+    session.execute(text(f"""
+        UPDATE {source} src SET entry_id = n.entry_id
+        FROM (SELECT organization_id, nextval('ledger_entries_id_seq') AS entry_id
+              FROM (SELECT organization_id FROM {source} ORDER BY organization_id) o) n
+        WHERE n.organization_id = src.organization_id
+    """))
+    written = session.execute(text(f"""
+        INSERT INTO ledger_entries (id, wallet_id, organization_id, amount, balance_after, kind, reference,
+                                    description, actor_user_id, created_at)
+        SELECT src.entry_id, w.id, w.organization_id, round(src.amount, 4), w.balance + round(src.amount, 4),
+               CAST(:kind AS text), left(CAST(:reference AS text), 120), left(src.description, 300), NULL, now()
+        FROM {source} src JOIN wallets w ON w.organization_id = src.organization_id
+    """), {"kind": kind, "reference": reference}).rowcount
+    session.execute(text(f"""
+        UPDATE wallets w SET balance = w.balance + round(src.amount, 4), updated_at = now()
+        FROM {source} src WHERE src.organization_id = w.organization_id
+    """))
+    session.execute(text(f"""
+        INSERT INTO activity_logs (id, organization_id, user_id, impersonator_id, action, entity_type, entity_id,
+                                   summary, details, ip, created_at)
+        SELECT gen_random_uuid(), src.organization_id, NULL, NULL, CAST(:action AS text), 'ledger_entry',
+               src.entry_id::text,
+               left(src.summary || ' Balance ' || CASE WHEN w.balance < 0 THEN '-$' ELSE '$' END
+                    || to_char(abs(w.balance), 'FM999,999,999,990.0099') || '.', 300),
+               jsonb_build_object('kind', CAST(:kind AS text), 'amount', round(src.amount, 4)::text,
+                                  'balance_after', w.balance::text, 'reference', left(CAST(:reference AS text), 120)),
+               '', now()
+        FROM {source} src JOIN wallets w ON w.organization_id = src.organization_id
+    """), {"kind": kind, "reference": reference, "action": action})
+    return int(written or 0)
+
+
 # ---- reading ---------------------------------------------------------------------------
 
 def _wallet_dict(wallet: Wallet) -> dict[str, Any]:
