@@ -1,6 +1,7 @@
 """/vps: the active organization's servers, searchable and paged, with live status badges.
 
-The organization comes from the signed-in user on the server (`active_org`); every read goes
+The organization comes from the signed-in user on the server (the shell's active organization,
+refreshed with every fetch); every read goes
 through `services.servers`, which checks `vps_view` in that organization, so a browser cannot ask
 for another organization's servers. Whether the "Create server" button shows is decided here, from
 the permissions the organization service returns (the wizard's handlers check `vps_create` again).
@@ -23,10 +24,10 @@ from typing import Any
 import reflex as rx
 
 from skypanel.backend.services import servers
-from skypanel.backend.services.errors import PermissionDenied, ServiceError
+from skypanel.backend.services.errors import NotFound, PermissionDenied, ServiceError
 from skypanel.state.formatting import format_datetime, format_money, relative_time, server_status_color
 from skypanel.state.paging import ALL, SearchMixin
-from skypanel.state.session import SessionState, active_org, user_zone
+from skypanel.state.session import SessionState, user_zone
 
 ROUTE = "/vps"
 POLL_FAST = 3.0  # seconds between rounds while a server on the page is changing state
@@ -150,10 +151,15 @@ class ServersState(SearchMixin, SessionState):
     # ---- server-side helpers ----
     def _fetch(self) -> None:
         actor = self._require_actor()
-        org = active_org(actor)
+        # The shell (user, organizations, permissions) is refreshed here rather than by a separate
+        # `require_login` event: one event, one delta, one render for the first page of rows.
+        self._refresh_shell(actor)
+        if not self.active_org_id:
+            raise NotFound("You are not a member of any organization yet.")
+        org = {"id": self.active_org_id, "name": self.active_org_name}
         self._org_id = str(org["id"])
         self.org_name = org["name"]
-        self.can_create = "vps_create" in (org.get("permissions") or [])
+        self.can_create = "vps_create" in self.permissions
         status = self.status_filter if self.status_filter in STATUS_VALUES else ""
         items = self._fetch_page(lambda limit, offset: servers.list_servers(
             actor, org["id"], search=self.search.strip(), status=status, limit=limit, offset=offset))
@@ -184,9 +190,12 @@ class ServersState(SearchMixin, SessionState):
         self.search = ""
         self.rows = []
         self._org_id = ""
+        self.live = True  # sent with the first rows (one delta); the poller started below keeps it so
         yield from self._load_first_page()
         if self._org_id and not self.denied:
             yield ServersState.poll
+        else:
+            self.live = False
 
     @rx.event
     def set_status_filter(self, value: str):

@@ -531,3 +531,21 @@ def test_images_offered_needs_vps_create_and_an_account_that_sells(world):
     provider_accounts.update_account(admin, world["account"], is_active=False)
     with pytest.raises(NotFound):  # an inactive account is offered nowhere
         plans.images_offered(world["bob"], world["b"], world["account"])
+
+
+async def test_the_page_load_alone_fills_the_shell_and_sends_a_signed_out_tab_to_login(world):
+    """/vps has no separate require_login on load: its own load event must do that job."""
+    alice = Client(world["alice_token"], ip="10.61.0.1")
+    await alice.open("/vps", "/vps")
+    await alice.call(ServersState, "load")
+    page = await alice.root.get_state(ServersState)
+    assert page.signed_in and page.user_email == "alice@aurora.example.com" and page.active_org_name
+    assert page.live and [r.label for r in page.rows] == ["aurora-secret-db"]
+
+    stranger = Client("not-a-session", ip="10.61.0.9")
+    await stranger.open("/vps", "/vps")
+    sent = await stranger.call(ServersState, "load")
+    page = await stranger.root.get_state(ServersState)
+    assert "/login?next=/vps" in sent
+    assert page.rows == [] and not page.signed_in and not page.live
+    _assert_no_a(sent + stranger.everything_sent(), world, "ServersState (signed out)")

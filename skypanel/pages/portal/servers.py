@@ -20,7 +20,6 @@ from skypanel.components.widgets import (
 )
 from skypanel.state.paging import ALL
 from skypanel.state.servers import STATUS_FILTERS, ServerRow, ServersState
-from skypanel.state.session import SessionState
 
 S = ServersState
 MONO = {"font_family": "var(--code-font-family)", "font_size": "var(--font-size-2)", "white_space": "nowrap"}
@@ -281,7 +280,9 @@ def denied_panel() -> rx.Component:
     )
 
 
-@rx.page(route="/vps", title="Servers · SkyPanel", on_load=[SessionState.require_login, ServersState.load])
+# No separate `SessionState.require_login`: ServersState.load refreshes the shell and sends users
+# who are not signed in to /login itself, so the first rows arrive with one event (page-load target).
+@rx.page(route="/vps", title="Servers · SkyPanel", on_load=ServersState.load)
 def servers_page() -> rx.Component:
     return portal_layout(
         "Servers",
