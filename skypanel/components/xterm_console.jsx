@@ -95,6 +95,7 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
   const termRef = useRef(null); // { term, fit } once xterm has loaded
   const readyRef = useRef(null); // a promise of termRef.current
   const wsRef = useRef(null);
+  const usedRef = useRef(false); // a connection was opened before: mark the reconnect in the scrollback
   const onStatusRef = useRef(onStatus);
   const [status, setStatus] = useState({ state: "idle", reason: "" });
   const [mac, setMac] = useState(false); // decided in the browser: the prerendered page has no navigator
@@ -229,9 +230,8 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
       } catch (e) {
         /* keep xterm's size */
       }
-      if (term.buffer.active.length > 1 || term.buffer.active.cursorX > 0) {
-        term.write("\r\n\x1b[2m── reconnecting ──\x1b[0m\r\n");
-      }
+      if (usedRef.current) term.write("\r\n\x1b[2m── reconnecting ──\x1b[0m\r\n");
+      usedRef.current = true;
       ws = new WebSocket(socketURL(wsPath, ticket, term.cols, term.rows));
       ws.binaryType = "arraybuffer";
       wsRef.current = ws;
