@@ -1,5 +1,5 @@
-"""HTTP routes outside Reflex's own (mounted through api_transformer): health, the PayPal webhook, invoice PDFs
-and, without PayPal credentials outside production, the local PayPal stand-in."""
+"""HTTP routes outside Reflex's own (mounted through api_transformer): health, the PayPal webhook, invoice PDFs,
+the console's WebSocket (/ws/console/{server_id}) and, without PayPal credentials outside production, the local PayPal stand-in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from skypanel.backend.api import console as console_routes
 from skypanel.backend.api import invoices as invoice_routes
 from skypanel.backend.config import get_settings
 from skypanel.backend.db import get_engine
@@ -39,7 +40,7 @@ async def paypal_webhook(request: Request) -> JSONResponse:
 
 def build_api() -> Starlette:
     routes = [Route("/api/health", health), Route("/api/paypal/webhook", paypal_webhook, methods=["POST"]),
-              *invoice_routes.ROUTES]
+              *invoice_routes.ROUTES, *console_routes.ROUTES]
     if get_settings().paypal_standin:  # no PayPal credentials, not production: the local stand-in
         from skypanel.backend.integrations.paypal import STANDIN_PREFIX, standin
 

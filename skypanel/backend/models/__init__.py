@@ -2,6 +2,7 @@
 
 from .activity import ActivityLog
 from .billing import BillingRun, ServerBillingState
+from .console import ConsoleSession, ConsoleTicket
 from .dunning import DunningState
 from .invoices import BillingProfile, Invoice, InvoiceCounter
 from .orgs import Invitation, Membership, Organization, Role
@@ -14,7 +15,7 @@ from .users import AuthThrottle, PasswordResetToken, PendingLogin, RateLimitHit,
 from .wallet import LedgerEntry, Wallet
 
 __all__ = [
-    "ActivityLog", "AuthThrottle", "BillingProfile", "BillingRun", "DunningState", "EmailMessage", "Invitation",
+    "ActivityLog", "AuthThrottle", "BillingProfile", "BillingRun", "ConsoleSession", "ConsoleTicket", "DunningState", "EmailMessage", "Invitation",
     "Invoice", "InvoiceCounter", "LedgerEntry", "Membership", "Organization", "OrphanServer", "PasswordResetToken",
     "Payment", "PaymentFlag", "PaymentRefund", "PayPalWebhookEvent", "PendingLogin", "Plan", "PlanPrice",
     "ProviderCatalog", "Server", "ServerBillingState", "ServerCharge",

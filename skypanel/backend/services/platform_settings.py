@@ -136,6 +136,18 @@ class SettingSpec:
     clean: Callable[[Any, str], Any]
 
 
+def _sessions(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ValidationError(f"{label} must be a whole number from 1 to 100.", field="value")
+    return value
+
+
+def _minutes(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1440:
+        raise ValidationError(f"{label} must be a whole number of minutes from 1 to 1440.", field="value")
+    return value
+
+
 SETTINGS: dict[str, SettingSpec] = {
     "registration_enabled": SettingSpec(True, "Registration open", "Visitors can create accounts at /register.",
                                         _bool),
@@ -159,6 +171,14 @@ SETTINGS: dict[str, SettingSpec] = {
                                           "servers are powered off.", _hours),
     "termination_after_days": SettingSpec(0, "Delete suspended servers after (days)",
                                           "Servers suspended this many days are deleted. 0 = never.", _days),
+    "console_sessions_per_user": SettingSpec(5, "Console sessions per user",
+                                             "How many browser SSH consoles one user may have open at once.",
+                                             _sessions),
+    "console_sessions_per_server": SettingSpec(5, "Console sessions per server",
+                                               "How many browser SSH consoles may be open on one server at once.",
+                                               _sessions),
+    "console_idle_minutes": SettingSpec(30, "Console idle timeout (minutes)",
+                                        "A browser SSH console with no typing for this long is closed.", _minutes),
 }
 
 DEFAULTS: dict[str, Any] = {key: spec.default for key, spec in SETTINGS.items()}
