@@ -85,6 +85,7 @@ function socketURL(wsPath, ticket, cols, rows) {
 }
 
 const encoder = new TextEncoder();
+const MAX_FRAME = 16 * 1024; // bytes of input per binary frame
 
 function isMac() {
   return typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform || "");
@@ -154,7 +155,10 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
       // Keystrokes (and pasted text) go out as bytes; mouse reports in binary mode as raw bytes.
       term.onData((data) => {
         const ws = wsRef.current;
-        if (ws && ws.readyState === WebSocket.OPEN) ws.send(encoder.encode(data));
+        if (!ws || ws.readyState !== WebSocket.OPEN) return;
+        // A long paste goes in pieces: the server refuses frames over 64 KiB.
+        const bytes = encoder.encode(data);
+        for (let i = 0; i < bytes.length; i += MAX_FRAME) ws.send(bytes.subarray(i, i + MAX_FRAME));
       });
       term.onBinary((data) => {
         const ws = wsRef.current;
