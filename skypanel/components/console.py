@@ -92,7 +92,12 @@ def blocked_panel(open_password_tab: rx.event.EventType | None = None) -> rx.Com
     )
     panel = rx.match(
         C.blocker,
-        ("permission", empty_state("lock", C.blocker_title, C.reason, _back_to_server())),
+        ("permission", empty_state(
+            "lock", C.blocker_title,
+            "The console needs the permission to manage servers, which your role in this organization does not "
+            "include. Ask an owner or an admin.",
+            _back_to_server(),
+        )),
         ("suspended", empty_state("octagon-pause", C.blocker_title, C.reason, _actions(
             rx.button(rx.link(rx.icon("wallet", size=16), "Go to billing", href="/billing", underline="none"),
                       as_child=True),

@@ -84,6 +84,9 @@ function socketURL(wsPath, ticket, cols, rows) {
   return url.toString();
 }
 
+// Tickets this page has used (module scope: it outlives a component unmounted by navigation).
+const spentTickets = new Set();
+
 const encoder = new TextEncoder();
 const MAX_FRAME = 16 * 1024; // bytes of input per binary frame
 
@@ -96,6 +99,7 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
   const termRef = useRef(null); // { term, fit } once xterm has loaded
   const readyRef = useRef(null); // a promise of termRef.current
   const wsRef = useRef(null);
+  const connRef = useRef(null); // { ws, done } of the current connection
   const usedRef = useRef(false); // a connection was opened before: mark the reconnect in the scrollback
   const onStatusRef = useRef(onStatus);
   const [status, setStatus] = useState({ state: "idle", reason: "" });
@@ -205,6 +209,7 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
     });
     return () => {
       disposed = true;
+      if (connRef.current) connRef.current.done = true;
       if (frame) cancelAnimationFrame(frame);
       if (observer) observer.disconnect();
       window.removeEventListener("resize", onWindowResize);
@@ -216,18 +221,23 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
     };
   }, []);
 
-  // The connection: one per ticket (a ticket is single use; Reconnect brings a new one).
+  // The connection: one per ticket. A ticket is single use: the state drops it as soon as we
+  // report "connecting", so an empty ticket means "keep what you have", and a ticket this page
+  // has spent already (a stale value after navigating back) is never tried again.
   useEffect(() => {
-    if (!ticket || !wsPath) {
-      report("idle");
-      return undefined;
+    if (!ticket || !wsPath || spentTickets.has(ticket)) return;
+    spentTickets.add(ticket);
+    const previous = connRef.current;
+    if (previous) {
+      previous.done = true;
+      if (previous.ws) previous.ws.close(1000, "reconnecting");
     }
-    let done = false;
-    let ws = null;
+    const conn = { done: false, ws: null };
+    connRef.current = conn;
     let closedReason = "";
     report("connecting");
     (readyRef.current || Promise.resolve(null)).then((t) => {
-      if (done || !t) return;
+      if (conn.done || !t) return;
       const { term, fit } = t;
       try {
         fit.fit();
@@ -236,15 +246,16 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
       }
       if (usedRef.current) term.write("\r\n\x1b[2m── reconnecting ──\x1b[0m\r\n");
       usedRef.current = true;
-      ws = new WebSocket(socketURL(wsPath, ticket, term.cols, term.rows));
+      const ws = new WebSocket(socketURL(wsPath, ticket, term.cols, term.rows));
       ws.binaryType = "arraybuffer";
+      conn.ws = ws;
       wsRef.current = ws;
       ws.onopen = () => {
-        if (done) return;
+        if (conn.done) return;
         sendControl({ type: "resize", cols: term.cols, rows: term.rows });
       };
       ws.onmessage = (ev) => {
-        if (done) return;
+        if (conn.done) return;
         if (typeof ev.data !== "string") {
           term.write(new Uint8Array(ev.data));
           return;
@@ -255,12 +266,10 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
         } catch (e) {
           return;
         }
-        if (msg.type === "status" && (msg.state === "connecting" || msg.state === "connected")) {
-          report(msg.state);
-          if (msg.state === "connected") {
-            sendControl({ type: "resize", cols: term.cols, rows: term.rows });
-            term.focus();
-          }
+        if (msg.type === "status" && msg.state === "connected") {
+          report("connected");
+          sendControl({ type: "resize", cols: term.cols, rows: term.rows });
+          term.focus();
         } else if (msg.type === "error" && msg.message) {
           term.write("\r\n\x1b[31m" + String(msg.message) + "\x1b[0m\r\n");
         } else if (msg.type === "closed") {
@@ -269,19 +278,13 @@ export function XtermConsole({ wsPath, ticket, fontSize, onStatus, ...rest }) {
       };
       ws.onclose = (ev) => {
         if (wsRef.current === ws) wsRef.current = null;
-        if (done) return;
+        if (conn.done) return;
+        conn.done = true;
         const reason = closedReason || ev.reason || CLOSE_REASONS[ev.code] || "The connection closed (" + ev.code + ").";
         report("closed", reason);
         term.blur();
       };
     });
-    return () => {
-      done = true;
-      if (ws) {
-        if (wsRef.current === ws) wsRef.current = null;
-        ws.close(1000, "closed by the page");
-      }
-    };
   }, [ticket, wsPath]);
 
   const color = STATUS_COLOR[status.state] || STATUS_COLOR.idle;

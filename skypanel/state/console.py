@@ -67,7 +67,8 @@ class ConsoleState(SessionState):
     reason: str = ""
     can_reset_password: bool = False
 
-    # The connection the component holds. The ticket is single use and lives 30 s.
+    # The connection the component holds. The ticket is single use and lives 30 s; it is dropped
+    # as soon as the component reports it has taken it.
     ws_path: str = ""
     ticket: str = ""
     minting: bool = False
@@ -91,7 +92,7 @@ class ConsoleState(SessionState):
 
     @rx.var
     def connect_label(self) -> str:
-        return "Connect" if self.conn_state == "idle" and not self.ticket else "Reconnect"
+        return "Connect" if self.conn_state == "idle" else "Reconnect"
 
     @rx.var
     def server_href(self) -> str:
@@ -221,6 +222,8 @@ class ConsoleState(SessionState):
             return
         self.conn_state = state
         self.conn_reason = reason[:MAX_REASON]
+        if state == "connecting":
+            self.ticket = ""  # the component has taken it (single use): nothing stale stays here
 
     @rx.event
     def check_again(self):

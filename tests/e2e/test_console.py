@@ -161,6 +161,7 @@ def test_owner_types_resizes_uses_the_tab_and_is_disconnected_on_sign_out(new_co
     sign_out(other)
     expect(page.get_by_test_id("console-status")).to_contain_text("Disconnected", timeout=15_000)
     expect(page.get_by_role("button", name="Reconnect")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "console-signed-out.png"))
 
 
 def test_phone_layout(new_context, running_server):
@@ -189,6 +190,8 @@ def test_viewer_and_another_organization_cannot_open_it(new_context, running_ser
     page.goto(f"/vps/{server_id}/console")
     expect(page.get_by_text("You cannot open this console")).to_be_visible(timeout=WAIT)
     expect(page.get_by_test_id("terminal")).to_have_count(0)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "console-viewer.png"))
 
     stranger_email = unique_email("sam")
     make_user(stranger_email, "Sam Stranger")

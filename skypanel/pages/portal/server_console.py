@@ -70,7 +70,7 @@ def _body() -> rx.Component:
         C.view,
         ("ready", rx.cond(
             C.available,
-            terminal_box(flex="1", min_height="0", width="100%",
+            terminal_box(flex="1", min_height="0", min_width="0",
                          margin=rx.breakpoints(initial="0", sm="var(--space-3)"),
                          border_radius=rx.breakpoints(initial="0", sm="var(--radius-4)"),
                          border=rx.breakpoints(initial="none", sm=f"1px solid {rx.color('gray', 6)}")),
