@@ -126,6 +126,16 @@ def test_owner_types_resizes_uses_the_tab_and_is_disconnected_on_sign_out(new_co
     _wait_for_screen(page, re.compile(r"^\s*hello-\d+\s*$", re.M))
     page.screenshot(path=str(SHOTS / "console-light.png"))
 
+    # Paste with Ctrl+Shift+V (the browser's clipboard), copy a selection with Ctrl+Shift+C.
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.evaluate("navigator.clipboard.writeText(\"echo pasted-'ok'\")")
+    page.keyboard.press("Control+Shift+V")
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, re.compile(r"^\s*pasted-ok\s*$", re.M))
+    page.get_by_test_id("terminal").locator(".xterm-screen").dblclick(position={"x": 40, "y": 8})
+    page.keyboard.press("Control+Shift+C")
+    assert page.evaluate("navigator.clipboard.readText()") == "Welcome"
+
     # The terminal follows the window: `stty size` changes.
     rows, cols = _stty(page, 0)
     assert rows > 10 and cols > 60
