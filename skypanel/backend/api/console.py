@@ -16,6 +16,7 @@ as SSH takes it (drain), and frames larger than MAX_BINARY / MAX_TEXT close the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -323,6 +324,7 @@ async def console_ws(ws: WebSocket) -> None:
             code, reason = console.SSH_FAILED, "Could not connect to the server over SSH. Try again in a minute."
             log.info("console %s: SSH connect to %s:%s failed: %r", conn.console_session_id, conn.host, conn.port, exc)
             return
+        conn = bridge.conn = dataclasses.replace(conn, password="")  # needed for the login only
         await bridge.send_json({"type": "status", "state": "connected"})
         code, reason = await bridge.run()
     except Exception:
