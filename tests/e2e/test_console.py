@@ -130,6 +130,7 @@ def test_owner_types_resizes_uses_the_tab_and_is_disconnected_on_sign_out(new_co
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.evaluate("navigator.clipboard.writeText(\"echo pasted-'ok'\")")
     page.keyboard.press("Control+Shift+V")
+    _wait_for_screen(page, re.compile(r"# echo pasted-'ok'"))  # the clipboard is read asynchronously
     page.keyboard.press("Enter")
     _wait_for_screen(page, re.compile(r"^\s*pasted-ok\s*$", re.M))
     page.get_by_test_id("terminal").locator(".xterm-screen").dblclick(position={"x": 40, "y": 8})
