@@ -37,7 +37,7 @@ from skypanel.state.formatting import format_datetime, format_money, relative_ti
 from skypanel.state.session import BAD_REQUEST, SessionState, active_org, form_values, user_zone
 
 NOT_FOUND = servers.SERVER_NOT_FOUND
-TABS = ("overview", "usage", "backups", "networking", "rebuild", "resize", "password", "notes", "activity",
+TABS = ("overview", "console", "usage", "backups", "networking", "rebuild", "resize", "password", "notes", "activity",
         "delete")
 ACTIVITY_PAGE_SIZE = 20
 USAGE_MAX_POINTS = 288  # a chart needs no more; longer series are averaged into buckets
@@ -408,6 +408,10 @@ class ServerDetailState(SessionState):
             if not isinstance(exc, AuthRequired):
                 self.status = "missing"
             return self._fail(exc)
+        # A link may open a tab (the console's "Set a root password" -> ?tab=password).
+        wanted = self.router.url.query_parameters.get("tab", "")
+        if wanted in TABS and wanted != "overview":
+            return [ServerDetailState.poll, ServerDetailState.set_tab(wanted)]
         return ServerDetailState.poll
 
     def _open(self, actor: Actor) -> None:

@@ -243,6 +243,9 @@ def test_demo_shell_commands_without_a_connection():
     assert shell.run("stty size") == ("24 80\n", None)
     assert shell.run("echo -n a b") == ("a b", None)
     assert shell.run("echo ${HOSTNAME}") == ("db-1\n", None)
+    first, second = shell.run("echo $RANDOM")[0], shell.run("echo ${RANDOM}")[0]
+    assert first.strip().isdigit() and 0 <= int(first) <= 32767 and second.strip().isdigit()
+    assert shell.run("echo '$RANDOM'") == ("$RANDOM\n", None)
     assert shell.run("uname") == ("Linux\n", None)
     assert shell.run("uname -nr") == ("db-1 6.1.0-skypanel-sim\n", None)
     assert shell.run("cat /nope")[0] == "cat: /nope: No such file or directory\n"

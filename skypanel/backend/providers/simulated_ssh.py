@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import random
 import re
 import shlex
 import zlib
@@ -100,9 +101,11 @@ class DemoShell:
         return "/" + "/".join(parts)
 
     def _expand(self, line: str) -> str:
-        """$VAR / ${VAR} / $? outside single quotes (unknown variables expand to nothing)."""
+        """$VAR / ${VAR} / $? / $RANDOM outside single quotes (unknown variables expand to nothing)."""
         def sub(m: re.Match[str]) -> str:
             name = m.group(1) or m.group(2)
+            if name == "RANDOM":  # as in bash: a new number 0..32767 each time
+                return str(random.randint(0, 32767))
             return str(self.last_status) if name == "?" else self.env.get(name, "")
         pieces = re.split(r"('[^']*')", line)
         return "".join(p if p.startswith("'") else re.sub(r"\$(?:\{(\w+|\?)\}|(\w+|\?))", sub, p) for p in pieces)

@@ -4,6 +4,6 @@ from skypanel.pages.portal import invitation, organization_detail, organizations
 from skypanel.pages.portal import activity, billing  # noqa: F401
 from skypanel.pages.portal import ssh_keys  # noqa: F401
 from skypanel.pages.portal import server_create, servers  # noqa: F401
-from skypanel.pages.portal import server_detail  # noqa: F401
+from skypanel.pages.portal import server_detail, server_console  # noqa: F401
 from skypanel.pages.portal import topup_return  # noqa: F401
 from skypanel.pages.portal import invoices  # noqa: F401

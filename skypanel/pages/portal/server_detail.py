@@ -1,4 +1,4 @@
-"""/vps/[server_id]: one server — live status and power in the header, then tabs for overview,
+"""/vps/[server_id]: one server — live status and power in the header, then tabs for overview, console,
 usage graphs, backups, networking, rebuild, resize, root password, notes, activity and deletion.
 
 Buttons and tabs a member may not use are not rendered (`can_manage`, `can_delete`, capabilities
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from skypanel.components.console import console_tab
 from skypanel.components.layout import portal_layout
 from skypanel.components.servers import simulated_badge, status_badge
 from skypanel.components.tables import pager, table_and_list
@@ -1125,6 +1126,7 @@ def _ready() -> rx.Component:
         rx.box(
             rx.tabs.list(
                 _tab("overview", "layout-grid", "Overview"),
+                rx.cond(S.can_manage, _tab("console", "terminal", "Console"), rx.fragment()),
                 _tab("usage", "chart-area", "Usage"),
                 _tab("backups", "archive", "Backups"),
                 _tab("networking", "network", "Networking"),
@@ -1141,6 +1143,7 @@ def _ready() -> rx.Component:
             style={"scrollbar_width": "thin"},
         ),
         _content("overview", _overview_tab()),
+        _content("console", rx.cond(S.can_manage, console_tab(S.set_tab("password")), rx.fragment())),
         _content("usage", _usage_tab()),
         _content("backups", _backups_tab()),
         _content("networking", _networking_tab()),
