@@ -4,6 +4,10 @@ set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# the console tests run real full-screen programs over SSH
+command -v less >/dev/null 2>&1 || need+=(less)
+command -v top >/dev/null 2>&1 || need+=(procps)
+command -v vim >/dev/null 2>&1 || command -v vim.tiny >/dev/null 2>&1 || need+=(vim-tiny)
 # invoice PDFs print any name in DejaVu Sans (without it: Helvetica, Latin-1 only)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then

@@ -184,6 +184,45 @@ async def test_echo_resize_and_full_screen_programs_then_exit(app_url, world, ss
         assert row.ended_at is not None and row.close_reason == reason
 
 
+async def test_top_vim_and_less_work_and_follow_a_resize_while_running(app_url, world, sshd):
+    """Real full-screen programs on the sshd host: each takes the alternate screen, draws at the
+    terminal's size, redraws when the browser resizes it mid-run, and quits cleanly."""
+    ws = await _open(app_url, world, cols=100, rows=30)
+    await _connected(ws)
+    vim = "vim" if (await _run(ws, "command -v vim >/dev/null && echo has-vim"))[0].count(b"has-vim\r\n") else "vi"
+
+    # less: pages a long input at 30 rows, then shows more lines after growing to 45 rows.
+    await ws.send_bytes(b"seq 1 500 | less\n")
+    out, _ = await ws.read_until(b"29\r\n", 10)
+    assert b"\x1b[?1049h" in out or b"\x1b[?47h" in out or b"\x1b[H" in out  # full-screen mode
+    await ws.send_json({"type": "resize", "cols": 120, "rows": 45})
+    out, _ = await ws.read_until(b"44", 10)  # redrawn with 44 lines of text (and the prompt line)
+    await ws.send_bytes(b"q")
+    assert b"45 120\r\n" in (await _run(ws, "stty size"))[0]
+
+    # top: its header, then q.
+    await ws.send_bytes(b"top -d 1\n")
+    out, _ = await ws.read_until(b"PID", 10)  # header and process list drawn: top now reads its keys
+    assert b"load average" in out
+    await asyncio.sleep(0.3)
+    await ws.send_bytes(b"q")
+    assert b"top-done" in (await _run(ws, "echo top-$((1-1))done | tr -d 0"))[0]
+
+    # vim: write a file with an insert, save and quit, read it back.
+    name = f"/tmp/console-vim-{uuid.uuid4().hex[:8]}.txt"
+    await ws.send_bytes(f"{vim} -u NONE -N {name}\n".encode())
+    await asyncio.sleep(1.0)  # the editor takes the screen
+    await ws.send_bytes(b"ihello from vim\x1b")
+    await asyncio.sleep(1.2)  # a lone Esc: vim waits up to 'timeoutlen' (1 s) for a key sequence
+    await ws.send_bytes(b":wq\r")
+    await ws.read_until(b"written", 10)
+    await asyncio.sleep(0.3)  # vim hands the terminal back to the shell
+    out, _ = await _run(ws, f"cat {name}; rm -f {name}")
+    assert b"hello from vim\r\n" in out
+    await ws.send_bytes(b"exit\n")
+    await _closed_with(ws, 1000)
+
+
 async def test_the_browser_closing_ends_the_session_and_logs_it(app_url, world):
     ws = await _open(app_url, world)
     await _connected(ws)
