@@ -1,8 +1,8 @@
 """The browser SSH console against a simulated server (its own SSH endpoint on 127.42.x.y):
 the owner opens it full screen, types `echo hello-$RANDOM` and sees the shell's answer, resizes
 the window and sees `stty size` follow, uses the Console tab, and is disconnected when signing out
-in another tab; a viewer-role member and a member of another organization cannot open it.
-Screenshots (light, dark, phone) go to test-results/."""
+in another tab; a viewer-role member and a member of another organization cannot open it; a
+ticket used twice or redeemed too late is refused. Screenshots (light, dark, phone) go to test-results/."""
 
 from __future__ import annotations
 
@@ -211,3 +211,48 @@ def test_viewer_and_another_organization_cannot_open_it(new_context, running_ser
     page.goto(f"/vps/{server_id}/console")
     expect(page.get_by_text("Server not found")).to_be_visible(timeout=WAIT)
     expect(page.get_by_test_id("terminal")).to_have_count(0)
+
+
+_OPEN_SOCKET = """async (path) => await new Promise((resolve) => {
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path);
+  ws.binaryType = 'arraybuffer';
+  const texts = [];
+  ws.onmessage = (e) => {
+    if (typeof e.data !== 'string') return;
+    texts.push(e.data);
+    if (e.data.includes('"connected"')) ws.close(1000);
+  };
+  ws.onclose = (e) => resolve({code: e.code, reason: e.reason, texts});
+})"""
+
+
+def test_a_used_or_expired_ticket_is_refused_in_the_browser(new_context, running_server):
+    """The page's own WebSocket, from Chromium: a ticket opens one console once; used again, or
+    redeemed after its 30 seconds, the route refuses it (4001) and says why."""
+    from sqlalchemy import text as sql
+
+    from skypanel.backend.services import auth, console
+
+    server_id, email, org = running_server
+    context = new_context()
+    page = context.new_page()
+    sign_in(page, email=email, password=PASSWORD)
+    token = next(c["value"] for c in context.cookies() if c["name"] == "sp_session")
+    owner = auth.resolve_session(token)
+    assert owner is not None
+
+    minted = console.mint_ticket(owner, org, server_id, token)
+    path = f"{minted['path']}?ticket={minted['ticket']}&cols=80&rows=24"
+    first = page.evaluate(_OPEN_SOCKET, path)
+    assert any('"connected"' in t for t in first["texts"]), first
+    again = page.evaluate(_OPEN_SOCKET, path)
+    assert again["code"] == 4001 and not any('"connected"' in t for t in again["texts"]), again
+
+    late = console.mint_ticket(owner, org, server_id, token)
+    with session_scope() as s:  # its 30 seconds are over
+        s.execute(sql("UPDATE console_tickets SET expires_at = now() - interval '1 second' "
+                      "WHERE server_id = :s AND used_at IS NULL"), {"s": server_id})
+    expired = page.evaluate(_OPEN_SOCKET, f"{late['path']}?ticket={late['ticket']}&cols=80&rows=24")
+    assert expired["code"] == 4001 and not any('"connected"' in t for t in expired["texts"]), expired
+    closed = [t for t in expired["texts"] if '"closed"' in t]
+    assert closed and "expired or was already used" in closed[-1], expired
