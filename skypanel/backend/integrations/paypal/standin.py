@@ -217,12 +217,14 @@ def create_app(state: StandInState | None = None) -> Starlette:
                             status_code=401)
 
     async def guard(request: Request) -> Response | None:
+        """Every bearer-authenticated API call: record it, apply an injected fault, check the token.
+        Returns the early answer, or None to go on."""
         state.requests.append((request.method, request.url.path))
         fault = state._fault(request.url.path)
         if fault and fault.status:
             return _err(fault.status, "INTERNAL_SERVER_ERROR", "An internal server error occurred.")
         request.state.delay = fault.delay if fault else 0.0
-        return None
+        return None if authorized(request) else unauthorized()
 
     async def finish(request: Request, response: Response) -> Response:
         if getattr(request.state, "delay", 0):  # the work is done; the answer comes too late
@@ -274,8 +276,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def create_order(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         if (seen := idempotent(request, "create")) is not None:
             return await finish(request, _json(seen[1], seen[0]))
         try:
@@ -308,8 +308,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def get_order(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         order = state.orders.get(request.path_params["order_id"])
         if order is None:
             return _not_found()
@@ -318,8 +316,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def capture(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         order = state.orders.get(request.path_params["order_id"])
         if order is None:
             return _not_found()
@@ -363,8 +359,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def get_capture(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         cap = state.captures.get(request.path_params["capture_id"])
         if cap is None:
             return _not_found()
@@ -373,8 +367,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def refund(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         cap = state.captures.get(request.path_params["capture_id"])
         if cap is None:
             return _not_found()
@@ -421,8 +413,6 @@ def create_app(state: StandInState | None = None) -> Starlette:
     async def verify(request: Request) -> Response:
         if (early := await guard(request)) is not None:
             return early
-        if not authorized(request):
-            return unauthorized()
         try:
             body = await request.json()
             event = body["webhook_event"]
