@@ -16,31 +16,13 @@ import pytest
 from skypanel.backend.integrations.paypal import PayPalClient, PayPalError, approve_link, order_capture
 import skypanel.backend.integrations.paypal.client as client_mod
 from skypanel.backend.integrations.paypal import standin
-from tests.contract.openapi import ContractViolation, PayPalValidator
-from tests.contract.server import serve
-
-
-@pytest.fixture(scope="module")
-def validator_spec():
-    return PayPalValidator()
+from tests.contract.openapi import ContractViolation
+from tests.integration.paypal_fixtures import paypal_url, state, validator, validator_spec  # noqa: F401 (fixtures)
 
 
 @pytest.fixture()
-def validator(validator_spec):
-    validator_spec.reset()
-    yield validator_spec
-    assert validator_spec.violations == []
-
-
-@pytest.fixture()
-def state():
-    return standin.StandInState()
-
-
-@pytest.fixture()
-def server(state):
-    with serve(standin.create_app(state)) as url:
-        yield url
+def server(paypal_url):
+    return paypal_url
 
 
 class Sleeps:

@@ -26,29 +26,7 @@ from skypanel.backend.services.errors import NotFound, PermissionDenied, Validat
 from tests.contract.openapi import PayPalValidator
 from tests.contract.server import serve
 from tests.integration.factories import add_member, make_user, personal_org
-
-
-@pytest.fixture(scope="module")
-def validator_spec():
-    return PayPalValidator()
-
-
-@pytest.fixture()
-def validator(validator_spec):
-    validator_spec.reset()
-    yield validator_spec
-    assert validator_spec.violations == []
-
-
-@pytest.fixture()
-def state():
-    return standin.StandInState()
-
-
-@pytest.fixture()
-def paypal_url(state):
-    with serve(standin.create_app(state)) as url:
-        yield url
+from tests.integration.paypal_fixtures import paypal_url, state, validator, validator_spec  # noqa: F401 (fixtures)
 
 
 @pytest.fixture()
